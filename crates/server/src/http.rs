@@ -1,0 +1,175 @@
+//! The HTTP server: routes, static web app, JSON errors for everything else.
+
+use crate::api_error::ApiError;
+use crate::assets::{self, Assets};
+use crate::cli::ServeArgs;
+use anyhow::Context;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, get_service};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use twinscape_protocol::{ErrorCode, Health};
+
+/// Client-side routes of the browser app: served `index.html` so that a reload
+/// or a shared link works. Everything else that is not a file is a JSON 404.
+const APP_ROUTES: &[&str] = &["/", "/explorer", "/scenes", "/embed"];
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(args.data_dir.join("3d"))
+        .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+    let web_dir = resolve_web_dir(args.web_dir.as_deref());
+    match &web_dir {
+        Some(dir) => tracing::info!("serving the browser app from {}", dir.display()),
+        None => tracing::warn!(
+            "the browser app is not built (no dist/ found); run `trunk build --release` or pass --web-dir"
+        ),
+    }
+    let app = router(&args.data_dir, web_dir.as_deref());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port.
+    println!("Twinscape listening on http://{addr}/");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    Ok(())
+}
+
+/// The whole HTTP surface.
+pub fn router(data_dir: &Path, web_dir: Option<&Path>) -> Router {
+    let assets = Arc::new(Assets::new(data_dir.join("3d")));
+    let mut app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/3d/{name}", get(assets::get_asset).with_state(assets));
+
+    match web_dir {
+        Some(dir) => {
+            let index = dir.join("index.html");
+            for route in APP_ROUTES {
+                app = app.route(route, get_service(ServeFile::new(&index)));
+                if *route != "/" {
+                    app = app.route(
+                        &format!("{route}/{{*rest}}"),
+                        get_service(ServeFile::new(&index)),
+                    );
+                }
+            }
+            let files = ServeDir::new(dir)
+                .precompressed_gzip()
+                .append_index_html_on_directories(false)
+                .call_fallback_on_method_not_allowed(true)
+                .fallback(tower::service_fn(|req: Request| async move {
+                    Ok::<_, std::convert::Infallible>(not_found(req).await)
+                }));
+            app = app.fallback_service(files);
+        }
+        None => {
+            app = app.route("/", get(app_not_built)).fallback(not_found);
+        }
+    }
+    app.method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                ErrorCode::InternalServerError,
+                "The server hit an internal error.",
+            )
+            .into_response()
+        }))
+}
+
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+async fn not_found(req: Request) -> Response {
+    let method = req.method().clone();
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return method_not_allowed(req).await;
+    }
+    ApiError::not_found(format!("No resource at {} {}.", method, req.uri().path())).into_response()
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    let (method, path) = (req.method(), req.uri().path());
+    // A method on a path that does not exist at all is a 404, as ADT answers.
+    if !is_known_path(path) {
+        return ApiError::not_found(format!("No resource at {method} {path}.")).into_response();
+    }
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed on {path}."),
+    )
+    .into_response()
+}
+
+fn is_known_path(path: &str) -> bool {
+    path == "/healthz"
+        || path.starts_with("/3d/")
+        || APP_ROUTES
+            .iter()
+            .any(|r| path == *r || (*r != "/" && path.starts_with(&format!("{r}/"))))
+}
+
+async fn app_not_built() -> impl IntoResponse {
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(
+            "<!doctype html><title>Twinscape</title><h1>Twinscape is running</h1>\
+             <p>The browser app is not built. Run <code>trunk build --release</code> \
+             (or <code>scripts/run</code>) and restart, or pass <code>--web-dir</code>.</p>",
+        ),
+    )
+}
+
+/// `--web-dir`, else `./dist`, else the `dist/` of the source tree this binary
+/// was built in (`target/<profile>/twinscape` → `dist/`).
+fn resolve_web_dir(flag: Option<&Path>) -> Option<PathBuf> {
+    let has_index = |d: &Path| d.join("index.html").is_file();
+    if let Some(dir) = flag {
+        return has_index(dir).then(|| dir.to_path_buf());
+    }
+    let cwd = PathBuf::from("dist");
+    if has_index(&cwd) {
+        return Some(cwd);
+    }
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .take(4)
+        .map(|a| a.join("dist"))
+        .find(|d| has_index(d))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,23 @@
+//! `twinscape`: the server and the command-line client in one binary.
+//!
+//! Owns: the HTTP surface (axum), serving the built web app, process
+//! lifecycle and the CLI. Must not: hold engine logic; twin, model and query
+//! semantics live in the wasm-safe engine crates.
+
+mod api_error;
+mod assets;
+mod cli;
+mod http;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    match cli::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The element index (glTF node name → entities), picking, and recolouring by
+//! state with shared materials.
+
+use crate::link::{ViewerCommand, ViewerEvent};
+use crate::load::{ModelState, mark_spawned};
+use bevy::picking::events::{Click, Pointer, Press};
+use bevy::picking::pointer::PointerButton;
+use bevy::prelude::*;
+use bevy::world_serialization::WorldInstanceReady;
+use std::collections::HashMap;
+
+/// Named elements of the loaded model.
+#[derive(Resource, Default)]
+pub(crate) struct ElementIndex {
+    /// Element names in model order.
+    pub names: Vec<String>,
+    pub by_name: HashMap<String, Entity>,
+    pub name_of: HashMap<Entity, String>,
+    /// The mesh entities that draw each element.
+    pub meshes: HashMap<Entity, Vec<Entity>>,
+    /// Each mesh entity's own material, to restore it.
+    pub original: HashMap<Entity, Handle<StandardMaterial>>,
+    pub selected: Option<String>,
+}
+
+impl ElementIndex {
+    /// The element an entity belongs to: itself or its nearest indexed ancestor.
+    fn element_of(&self, entity: Entity, parents: &Query<&ChildOf>) -> Option<&String> {
+        std::iter::once(entity)
+            .chain(parents.iter_ancestors(entity))
+            .find_map(|e| self.name_of.get(&e))
+    }
+}
+
+/// One material per colour: every element in the same state shares it.
+#[derive(Resource, Default)]
+pub(crate) struct StateMaterials {
+    by_rgba: HashMap<[u8; 4], Handle<StandardMaterial>>,
+}
+
+impl StateMaterials {
+    fn get(
+        &mut self,
+        rgba: [f32; 4],
+        materials: &mut Assets<StandardMaterial>,
+    ) -> Handle<StandardMaterial> {
+        let key = rgba.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8);
+        self.by_rgba
+            .entry(key)
+            .or_insert_with(|| {
+                let color = Color::srgba(rgba[0], rgba[1], rgba[2], rgba[3]);
+                materials.add(StandardMaterial {
+                    base_color: color,
+                    perceptual_roughness: 0.8,
+                    alpha_mode: if rgba[3] < 1.0 {
+                        AlphaMode::Blend
+                    } else {
+                        AlphaMode::Opaque
+                    },
+                    ..default()
+                })
+            })
+            .clone()
+    }
+}
+
+/// Observer on the model root: indexes every named node that draws a mesh.
+pub(crate) fn index_spawned_model(
+    ready: On<WorldInstanceReady>,
+    mut state: ResMut<ModelState>,
+    mut index: ResMut<ElementIndex>,
+    children: Query<&Children>,
+    parents: Query<&ChildOf>,
+    names: Query<&Name>,
+    meshes: Query<&MeshMaterial3d<StandardMaterial>, With<Mesh3d>>,
+) {
+    let root = ready.entity;
+    let mut idx = ElementIndex::default();
+    for e in children.iter_descendants(root) {
+        let Ok(material) = meshes.get(e) else {
+            continue;
+        };
+        // glTF primitives are children of their node; the node carries the name.
+        let node = parents.get(e).map(|p| p.parent()).unwrap_or(e);
+        let Ok(name) = names.get(node).or_else(|_| names.get(e)) else {
+            continue;
+        };
+        let name = name.as_str().to_string();
+        if !idx.by_name.contains_key(&name) {
+            idx.names.push(name.clone());
+            idx.by_name.insert(name.clone(), node);
+            idx.name_of.insert(node, name);
+        }
+        idx.meshes.entry(node).or_default().push(e);
+        idx.original.insert(e, material.0.clone());
+    }
+    *index = idx;
+    mark_spawned(&ready, &mut state);
+}
+
+pub(crate) fn handle_element_commands(
+    mut cmds: MessageReader<ViewerCommand>,
+    mut index: ResMut<ElementIndex>,
+    mut states: ResMut<StateMaterials>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut mesh_materials: Query<&mut MeshMaterial3d<StandardMaterial>>,
+    mut events: MessageWriter<ViewerEvent>,
+) {
+    for cmd in cmds.read() {
+        match cmd {
+            ViewerCommand::SetColor { name, rgba } => {
+                let Some(node) = index.by_name.get(name).copied() else {
+                    continue;
+                };
+                let handle = rgba.map(|c| states.get(c, &mut materials));
+                for mesh in index.meshes.get(&node).into_iter().flatten() {
+                    let Ok(mut current) = mesh_materials.get_mut(*mesh) else {
+                        continue;
+                    };
+                    let target = match &handle {
+                        Some(h) => h.clone(),
+                        None => match index.original.get(mesh) {
+                            Some(h) => h.clone(),
+                            None => continue,
+                        },
+                    };
+                    if current.0 != target {
+                        current.0 = target;
+                    }
+                }
+            }
+            ViewerCommand::ClearColors => {
+                for (mesh, original) in &index.original {
+                    if let Ok(mut current) = mesh_materials.get_mut(*mesh)
+                        && current.0 != *original
+                    {
+                        current.0 = original.clone();
+                    }
+                }
+            }
+            ViewerCommand::Select { name } => {
+                let name = name.clone().filter(|n| index.by_name.contains_key(n));
+                if index.selected != name {
+                    index.selected = name.clone();
+                    events.write(ViewerEvent::Selected { name });
+                }
+            }
+            ViewerCommand::LoadModel { .. } | ViewerCommand::FitToModel => {}
+        }
+    }
+}
+
+/// Turns primary clicks (not drags) into selections; a click on the background clears it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn report_picks(
+    mut presses: MessageReader<Pointer<Press>>,
+    mut clicks: MessageReader<Pointer<Click>>,
+    mouse: Res<ButtonInput<MouseButton>>,
+    drag: Res<crate::camera::DragTracker>,
+    mut press_at: Local<Option<Vec2>>,
+    mut index: ResMut<ElementIndex>,
+    parents: Query<&ChildOf>,
+    mut events: MessageWriter<ViewerEvent>,
+) {
+    for p in presses.read() {
+        if p.button == PointerButton::Primary {
+            *press_at = Some(p.pointer_location.position);
+        }
+    }
+    let mut picked: Option<Option<String>> = None;
+    for c in clicks.read() {
+        if c.button != PointerButton::Primary {
+            continue;
+        }
+        let moved = press_at
+            .map(|p| p.distance(c.pointer_location.position))
+            .unwrap_or(0.0);
+        if moved > crate::camera::CLICK_SLOP_PX {
+            continue;
+        }
+        if let Some(name) = index.element_of(c.entity, &parents) {
+            picked = Some(Some(name.clone()));
+        }
+    }
+    if picked.is_none() && mouse.just_released(MouseButton::Left) && !drag.was_drag() {
+        picked = Some(None);
+    }
+    if let Some(name) = picked
+        && index.selected != name
+    {
+        index.selected = name.clone();
+        events.write(ViewerEvent::Selected { name });
+    }
+}

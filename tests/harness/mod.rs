@@ -1,0 +1,416 @@
+//! Shared by the whole-system tests: start a real `twinscape serve` on a free
+//! loopback port with a temporary data dir, talk raw HTTP to it, and drive
+//! headless Chromium through chromedriver.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The repository root (this file is `tests/harness/mod.rs`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/server sits two levels below the root")
+        .to_path_buf()
+}
+
+/// Where tests leave screenshots and logs: `target/test-artifacts/<name>/`.
+pub fn artifacts_dir(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let dir = target.join("test-artifacts").join(name);
+    std::fs::create_dir_all(&dir).expect("create artifacts dir");
+    dir
+}
+
+/// A running `twinscape serve`, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server with a fresh data dir and, optionally, a web dir.
+    pub fn start(web_dir: Option<&Path>) -> Server {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        Self::start_in(data_dir, web_dir)
+    }
+
+    pub fn start_in(data_dir: tempfile::TempDir, web_dir: Option<&Path>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twinscape"));
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        match web_dir {
+            Some(dir) => {
+                cmd.arg("--web-dir").arg(dir);
+            }
+            // An empty dir: no app, whatever is built in the tree.
+            None => {
+                cmd.arg("--web-dir").arg(data_dir.path().join("no-web-app"));
+            }
+        }
+        let mut child = cmd.spawn().expect("spawn twinscape serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(Ok(line)) = lines.next() {
+                if let Some(rest) = line.strip_prefix("Twinscape listening on http://") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_string());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a.parse().expect("address in the listening line"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("twinscape serve did not report its address within 30 s");
+            }
+        };
+        Server {
+            child,
+            addr,
+            data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends one request with `Connection: close` and reads the whole answer.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !body.is_empty() {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        self.raw(&bytes)
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[], b"")
+    }
+
+    /// Writes `bytes` as they are and parses whatever comes back.
+    pub fn raw(&self, bytes: &[u8]) -> Response {
+        let mut s = TcpStream::connect(self.addr).expect("connect to server");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        s.write_all(bytes).expect("write request");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        Response::parse(&out)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A parsed HTTP/1.1 response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    fn parse(raw: &[u8]) -> Response {
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no header end in response: {:?}",
+                    String::from_utf8_lossy(raw)
+                )
+            });
+        let head = String::from_utf8_lossy(&raw[..split]).to_string();
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let mut body = raw[split + 4..].to_vec();
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+        if chunked {
+            body = dechunk(&body);
+        }
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+
+    /// Asserts ADT's error shape and code, and returns the message.
+    pub fn assert_adt_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "status; body: {}", self.text());
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        assert_eq!(self.header("x-ms-error-code"), Some(code));
+        let v = self.json();
+        let obj = v.as_object().expect("error body is an object");
+        assert_eq!(obj.len(), 1, "only `error` at the top: {v}");
+        assert_eq!(v["error"]["code"], code, "{v}");
+        let msg = v["error"]["message"].as_str().expect("message is a string");
+        assert!(!msg.is_empty());
+        msg.to_string()
+    }
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size_str = String::from_utf8_lossy(&body[..end]).to_string();
+        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
+        body = &body[end + 2..];
+        if size == 0 || body.len() < size {
+            break;
+        }
+        out.extend_from_slice(&body[..size]);
+        body = &body[(size + 2).min(body.len())..];
+    }
+    out
+}
+
+/// A free loopback port (bound and released; fine for test helpers).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Polls `f` until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A chromedriver process and a headless Chromium session on it.
+pub struct Browser {
+    driver: Child,
+    pub client: fantoccini::Client,
+}
+
+fn find_program(name: &str, fallbacks: &[&str]) -> Option<PathBuf> {
+    let from_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    from_path.or_else(|| fallbacks.iter().map(PathBuf::from).find(|p| p.is_file()))
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let chromedriver = find_program("chromedriver", &["/usr/bin/chromedriver"]).expect(
+            "chromedriver not found: install Debian's chromium-driver (scripts/setup does)",
+        );
+        let chromium = std::env::var("CHROME_BIN")
+            .ok()
+            .map(PathBuf::from)
+            .or_else(|| find_program("chromium", &["/usr/bin/chromium"]))
+            .expect("chromium not found: install Debian's chromium (scripts/setup does)");
+        let port = free_port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn chromedriver");
+        let up = wait_for(Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        assert!(up.is_some(), "chromedriver did not start on port {port}");
+
+        let profile = tempfile::tempdir().expect("chromium profile dir");
+        let args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--enable-unsafe-swiftshader".into(),
+            "--use-angle=swiftshader".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--hide-scrollbars".into(),
+            "--force-device-scale-factor=1".into(),
+            "--window-size=1280,800".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        // The profile dir must outlive the browser; leak it into the OS temp dir.
+        let _ = profile.keep();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": chromium, "args": args }),
+        );
+        caps.insert(
+            "goog:loggingPrefs".into(),
+            serde_json::json!({ "browser": "ALL" }),
+        );
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session with headless Chromium");
+        Browser { driver, client }
+    }
+
+    /// Ends the session and stops chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// A decoded RGBA screenshot.
+pub struct Screenshot {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+impl Screenshot {
+    pub fn decode(png_bytes: &[u8]) -> Screenshot {
+        let mut decoder = png::Decoder::new(png_bytes);
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info().expect("png header");
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).expect("png frame");
+        let channels = info.color_type.samples();
+        let mut rgba = Vec::with_capacity((info.width * info.height * 4) as usize);
+        for px in buf[..info.buffer_size()].chunks(channels) {
+            match channels {
+                4 => rgba.extend_from_slice(px),
+                3 => rgba.extend_from_slice(&[px[0], px[1], px[2], 255]),
+                2 => rgba.extend_from_slice(&[px[0], px[0], px[0], px[1]]),
+                _ => rgba.extend_from_slice(&[px[0], px[0], px[0], 255]),
+            }
+        }
+        Screenshot {
+            width: info.width,
+            height: info.height,
+            rgba,
+        }
+    }
+
+    /// Average colour of the (2r+1)² pixels around (x, y).
+    pub fn sample(&self, x: f64, y: f64, r: i64) -> [f64; 3] {
+        let (cx, cy) = (x.round() as i64, y.round() as i64);
+        let mut sum = [0.0; 3];
+        let mut n = 0.0;
+        for dy in -r..=r {
+            for dx in -r..=r {
+                let (px, py) = (cx + dx, cy + dy);
+                if px < 0 || py < 0 || px >= self.width as i64 || py >= self.height as i64 {
+                    continue;
+                }
+                let i = ((py as u32 * self.width + px as u32) * 4) as usize;
+                for (c, s) in sum.iter_mut().enumerate() {
+                    *s += f64::from(self.rgba[i + c]);
+                }
+                n += 1.0;
+            }
+        }
+        assert!(
+            n > 0.0,
+            "sample ({x}, {y}) is outside the {}x{} screenshot",
+            self.width,
+            self.height
+        );
+        sum.map(|s| s / n)
+    }
+}
+
+/// Euclidean distance between two RGB colours (0..255 per channel).
+pub fn color_distance(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+}
