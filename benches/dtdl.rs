@@ -1,0 +1,2 @@
+//! DTDL benchmark (filled in below): parse + resolve a whole ontology.
+fn main() {}

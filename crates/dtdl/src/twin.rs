@@ -1,0 +1,1 @@
+//! Twin validation (see registry).
