@@ -807,7 +807,7 @@ impl<'a> Parser<'a> {
             }
             let count = el.props.get(pname).map_or(0, Vec::len);
             let min = pd.min_count.unwrap_or(if pd.optional { 0 } else { 1 });
-            if count < min && !el.props.contains_key(pname) {
+            if count < min {
                 self.err(path, "missingProperty", format!("a {class} must have '{pname}'"));
             }
         }
@@ -1038,7 +1038,38 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
-                None => {}
+                None => {
+                    // A literal of any type (EnumValue.enumValue): string or integer.
+                    let items: Vec<(String, &Value)> = match val {
+                        Value::Array(a) => a.iter().enumerate().map(|(i, v)| (path_index(path, i), v)).collect(),
+                        v => vec![(path.to_string(), v)],
+                    };
+                    if items.len() > 1 && !pd.plural {
+                        self.err(path, "tooManyValues", format!("'{pname}' takes a single value, found {}", items.len()));
+                        return out;
+                    }
+                    for (p, v) in items {
+                        let (inner, declared) = match v {
+                            Value::Object(o) => match self.value_object(ctx, pname, o, &p, false) {
+                                Some((iv, ty, _)) => (iv, ty),
+                                None => continue,
+                            },
+                            other => (other, None),
+                        };
+                        let is_int = inner.as_i64().is_some_and(|i| i32::try_from(i).is_ok());
+                        let type_ok = match declared.as_deref() {
+                            None => true,
+                            Some("xsd:integer" | "http://www.w3.org/2001/XMLSchema#integer") => is_int,
+                            Some("xsd:string" | "http://www.w3.org/2001/XMLSchema#string") => inner.is_string(),
+                            Some(_) => false,
+                        };
+                        match inner {
+                            Value::String(s) if type_ok => out.push(Val::Str(s.clone())),
+                            Value::Number(n) if is_int && type_ok => out.push(Val::Int(n.as_i64().unwrap_or_default())),
+                            other => self.err(&p, "wrongValueType", format!("'{pname}' must be a string or an integer, found {}", describe(other))),
+                        }
+                    }
+                }
             }
             return out;
         }
