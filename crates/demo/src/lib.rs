@@ -7,6 +7,7 @@
 //! viewer loads them like any other glTF.
 
 mod gltf_builder;
+pub mod synthetic;
 pub mod twins;
 
 use gltf_builder::{Box3, GlbBuilder};

@@ -368,10 +368,8 @@ impl TwinGraph {
                 )));
             }
         }
-        let mut validation = obj.clone();
-        validation.insert("$dtId".into(), Json::String(id.to_string()));
         ctx.models
-            .validate_twin(&Json::Object(validation))
+            .validate_twin(&model, obj)
             .map_err(|errs| GraphError::ValidationFailed(errs.join(" ")))?;
 
         // Build the twin: every member written now, with the source times given.
@@ -574,26 +572,8 @@ impl TwinGraph {
             }
         }
 
-        // Validate the result against the model.
-        let mut validation = Map::with_capacity(content.len() + 2);
-        validation.insert("$dtId".into(), Json::String(id.to_string()));
-        for (k, v) in &content {
-            let v = match v {
-                Json::Object(o) if ctx.models.is_component(&model, k) => {
-                    let mut with_meta = Map::with_capacity(o.len() + 1);
-                    with_meta.insert("$metadata".into(), Json::Object(Map::new()));
-                    with_meta.extend(o.clone());
-                    Json::Object(with_meta)
-                }
-                other => other.clone(),
-            };
-            validation.insert(k.clone(), v);
-        }
-        let mut meta = Map::new();
-        meta.insert("$model".into(), Json::String(model.clone()));
-        validation.insert("$metadata".into(), Json::Object(meta));
         ctx.models
-            .validate_twin(&Json::Object(validation))
+            .validate_twin(&model, &content)
             .map_err(|errs| GraphError::ValidationFailed(errs.join(" ")))?;
 
         // Which members (and component members) the patch wrote.
@@ -605,7 +585,11 @@ impl TwinGraph {
             })
         };
 
-        let old = twin.clone();
+        // Borrow the old twin and the symbol table as disjoint fields.
+        let old = self.twins[slot as usize]
+            .as_ref()
+            .ok_or_else(|| GraphError::TwinNotFound(id.to_string()))?;
+        let (old_id, old_model, old_etag) = (old.id.clone(), old.model, old.etag);
         let mut members = Vec::with_capacity(content.len());
         let mut metas = Vec::with_capacity(content.len());
         for (key, value) in &content {
@@ -711,8 +695,8 @@ impl TwinGraph {
 
         let etag = self.new_etag();
         let new = Twin {
-            id: old.id.clone(),
-            model: old.model,
+            id: old_id,
+            model: old_model,
             etag,
             last_update: ctx.now,
             members,
@@ -726,7 +710,7 @@ impl TwinGraph {
                 id: id.to_string(),
                 model_id: model,
                 patch: patch_with_component(patch, component),
-                before_etag: old.etag.to_string(),
+                before_etag: old_etag.to_string(),
                 after_etag: etag.to_string(),
                 twin: twin_doc,
             },

@@ -17,9 +17,15 @@ pub trait Models {
     /// its own `$metadata`).
     fn is_component(&self, model: &str, member: &str) -> bool;
 
-    /// Checks a whole twin document (`$dtId`, `$metadata.$model`, properties,
-    /// components with their `$metadata`). Each error is a sentence.
-    fn validate_twin(&self, doc: &serde_json::Value) -> Result<(), Vec<String>>;
+    /// Checks a twin's members against `model`: `members` holds the twin's
+    /// properties and components (keys starting with `$`, such as `$dtId` or
+    /// `$metadata`, may be present and are not members; a component's object
+    /// may or may not carry its own `$metadata`). Each error is a sentence.
+    fn validate_twin(
+        &self,
+        model: &str,
+        members: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), Vec<String>>;
 
     /// Checks a relationship `name` from a twin of `source_model` to a twin of
     /// `target_model`, with its own properties.
@@ -49,7 +55,11 @@ impl Models for AnyModel {
     fn is_component(&self, _model: &str, _member: &str) -> bool {
         false
     }
-    fn validate_twin(&self, _doc: &serde_json::Value) -> Result<(), Vec<String>> {
+    fn validate_twin(
+        &self,
+        _model: &str,
+        _members: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), Vec<String>> {
         Ok(())
     }
     fn validate_relationship(

@@ -23,14 +23,16 @@ impl Models for TestModels {
     fn is_component(&self, model: &str, member: &str) -> bool {
         model == ROOM && member == "thermostat"
     }
-    fn validate_twin(&self, doc: &Json) -> Result<(), Vec<String>> {
+    fn validate_twin(&self, model: &str, obj: &Map<String, Json>) -> Result<(), Vec<String>> {
         let mut errs = Vec::new();
-        let obj = doc.as_object().ok_or(vec!["not an object".to_string()])?;
+        if model != ROOM && obj.keys().any(|k| !k.starts_with('$')) {
+            errs.push(format!("{model} has no properties"));
+        }
         for (k, v) in obj.iter().filter(|(k, _)| !k.starts_with('$')) {
             match (k.as_str(), v) {
                 ("temperature", v) if v.is_number() => {}
                 ("name", Json::String(_)) => {}
-                ("thermostat", Json::Object(o)) if o.contains_key("$metadata") => {
+                ("thermostat", Json::Object(o)) => {
                     for (ck, cv) in o.iter().filter(|(k, _)| !k.starts_with('$')) {
                         if ck != "setpoint" || !cv.is_number() {
                             errs.push(format!("thermostat.{ck} is invalid"));
