@@ -20,6 +20,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: REST API, live feed and the browser app.
     Serve(ServeArgs),
+    /// Work with DTDL models (validate them).
+    #[command(subcommand)]
+    Model(crate::model_cli::ModelCommand),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -52,5 +55,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("starting the async runtime")?;
             rt.block_on(crate::http::serve(args))
         }
+        Command::Model(cmd) => crate::model_cli::run(cmd),
     }
 }

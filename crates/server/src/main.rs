@@ -8,6 +8,7 @@ mod api_error;
 mod assets;
 mod cli;
 mod http;
+mod model_cli;
 
 use clap::Parser;
 
