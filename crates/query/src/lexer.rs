@@ -177,7 +177,10 @@ impl Lexer<'_> {
                     self.push(TokenKind::Param(name), start);
                 }
                 '\'' | '"' => self.string(c, start)?,
-                '[' if self.peek_at(1) == Some('[') => self.escaped_name(start)?,
+                // `[[[name]]]` in a MATCH condition is `[` then `[[name]]`.
+                '[' if self.peek_at(1) == Some('[') && self.peek_at(2) != Some('[') => {
+                    self.escaped_name(start)?
+                }
                 _ => self.symbol(c, start)?,
             }
         }
@@ -486,6 +489,17 @@ mod tests {
 
     #[test]
     fn escaped_names() {
+        assert_eq!(
+            kinds("-[[[r]]]-"),
+            vec![
+                TokenKind::Minus,
+                TokenKind::LBracket,
+                TokenKind::Escaped("r".into()),
+                TokenKind::RBracket,
+                TokenKind::Minus,
+                TokenKind::Eof
+            ]
+        );
         assert_eq!(kinds("[[Group]]")[0], TokenKind::Escaped("Group".into()));
         assert_eq!(kinds("[[1 key]]")[0], TokenKind::Escaped("1 key".into()));
         assert_eq!(

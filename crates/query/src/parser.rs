@@ -245,6 +245,13 @@ impl Parser<'_> {
     /// Whether the current token can be an (optional) alias.
     fn at_alias(&self) -> bool {
         match &self.peek().kind {
+            // `LIMIT 5` / `OFFSET 5` read as SQL, for a clear message, not as an alias.
+            TokenKind::Word(w)
+                if (w.eq_ignore_ascii_case("LIMIT") || w.eq_ignore_ascii_case("OFFSET"))
+                    && matches!(self.peek_at(1).kind, TokenKind::Number(_)) =>
+            {
+                false
+            }
             TokenKind::Word(w) => !is_keyword(w) && !w.starts_with('$'),
             TokenKind::Escaped(_) => true,
             _ => false,
@@ -592,7 +599,7 @@ impl Parser<'_> {
                     token.span,
                 ));
             }
-            _ => return Err(self.expected("the number of items inside TOP( )")),
+            _ => return Err(self.expected("the number of items in TOP(n)")),
         };
         self.advance();
         if let Some(max) = self.limits.max_top
@@ -635,7 +642,7 @@ impl Parser<'_> {
             }
             return Ok(RawItems::Count(count_kw.to(close)));
         }
-        if self.at_keyword("FROM") {
+        if self.at_keyword("FROM") || self.at(&TokenKind::Eof) {
             return match top {
                 Some(top) => Ok(RawItems::All(top.span)),
                 None => Err(self
