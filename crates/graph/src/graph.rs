@@ -160,6 +160,30 @@ impl TwinGraph {
         self.rels.iter().filter_map(Option::as_ref)
     }
 
+    /// All relationships with their slots, in slot order.
+    pub fn relationships_with_slots(&self) -> impl Iterator<Item = (u32, &Relationship)> {
+        self.rels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().map(|r| (i as u32, r)))
+    }
+
+    /// Slots of the relationships whose source is the twin at `slot`.
+    pub fn outgoing_slots(&self, slot: u32) -> &[u32] {
+        self.adj
+            .get(slot as usize)
+            .map(|a| a.out.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Slots of the relationships whose target is the twin at `slot`.
+    pub fn incoming_slots(&self, slot: u32) -> &[u32] {
+        self.adj
+            .get(slot as usize)
+            .map(|a| a.inc.as_slice())
+            .unwrap_or(&[])
+    }
+
     /// Relationships whose source is the twin at `slot`.
     pub fn outgoing(&self, slot: u32) -> impl Iterator<Item = &Relationship> {
         self.adj

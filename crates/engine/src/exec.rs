@@ -1,0 +1,1301 @@
+//! Query planning and execution over the twin graph.
+//!
+//! A query is compiled once: property paths become symbol lookups,
+//! `IS_OF_MODEL` becomes a set of model symbols (the model and, unless
+//! `exact`, every model in use that extends it). The planner picks the
+//! cheapest source of candidates for the starting collection — `$dtId`
+//! filters, a model index, a property index, or a scan — and the executor
+//! walks JOINs or the MATCH chain from there, evaluating WHERE on each row
+//! with three-valued logic (a comparison with an undefined or differently
+//! typed value is undefined; only rows where WHERE is true are returned).
+//!
+//! Results come in a deterministic order (candidates by slot, then
+//! relationships in insertion order), which is what makes continuation
+//! tokens work: a token records the slot of the current candidate, how many
+//! of its rows were returned, and how many rows in all (for `TOP`).
+
+use crate::Engine;
+use crate::index::IndexKey;
+use hashbrown::HashSet;
+use serde_json::{Map, Value as Json};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::ops::Bound;
+use twinscape_graph::{MemberMeta, Sym, Twin, TwinGraph, Value};
+use twinscape_query::ast::{
+    BindingKind, Call, CompareOp, Direction, Expr, ExprKind, FromClause, Literal, LiteralValue,
+    MatchEdge, Operand, PropertyPath, Query, SelectItems, StringOp, TypeCheck,
+};
+use twinscape_query::{ContinuationToken, PageSizeError, QueryError, TokenError};
+
+/// How a client asks for a page.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    /// `max-items-per-page`.
+    pub page_size: Option<i64>,
+    /// The continuation token of the previous page.
+    pub continuation: Option<String>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPage {
+    pub items: Vec<Json>,
+    /// Present when more results follow.
+    pub continuation: Option<String>,
+    /// Cost in query units: work done, as ADT's `query-charge` header reports it.
+    pub charge: f64,
+}
+
+/// Why a query could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueryFailure {
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    PageSize(#[from] PageSizeError),
+}
+
+// ----- compiled form --------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum MetaField {
+    Whole,
+    LastUpdate,
+    SourceTime,
+}
+
+#[derive(Debug, Clone)]
+enum CPath {
+    /// The path can never be defined (a name no twin has).
+    Undefined,
+    /// The whole twin or relationship.
+    Whole(usize),
+    DtId(usize),
+    TwinEtag(usize),
+    /// `$metadata` as a whole.
+    TwinMeta(usize),
+    Model(usize),
+    TwinLastUpdate(usize),
+    /// `$metadata.<prop>[.lastUpdateTime|.sourceTime]`
+    PropMeta {
+        b: usize,
+        prop: Sym,
+        field: MetaField,
+    },
+    /// `<component>.$metadata[.$lastUpdateTime | .<prop>[.field]]`
+    CompMeta {
+        b: usize,
+        comp: Sym,
+        prop: Option<Sym>,
+        field: MetaField,
+    },
+    /// A member path of a twin, or a property path of a relationship.
+    Members {
+        b: usize,
+        syms: Vec<Sym>,
+    },
+    RelId(usize),
+    RelSource(usize),
+    RelTarget(usize),
+    RelName(usize),
+    RelEtag(usize),
+}
+
+#[derive(Debug, Clone)]
+enum COperand {
+    Path(CPath),
+    Lit(Value),
+}
+
+#[derive(Debug, Clone)]
+enum CExpr {
+    And(Vec<CExpr>),
+    Or(Vec<CExpr>),
+    Not(Box<CExpr>),
+    Cmp(COperand, CompareOp, COperand),
+    In {
+        value: COperand,
+        list: Vec<Value>,
+        negated: bool,
+    },
+    IsOfModel {
+        b: usize,
+        models: Vec<Sym>,
+    },
+    Type(TypeCheck, CPath),
+    Str(StringOp, CPath, COperand),
+    ArrayContains(CPath, Value),
+}
+
+/// What a row binds for each binding of the query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Bound1 {
+    None,
+    Twin(u32),
+    Rel(u32),
+}
+
+fn lit_value(l: &LiteralValue) -> Value {
+    match l {
+        LiteralValue::Null => Value::Null,
+        LiteralValue::Bool(b) => Value::Bool(*b),
+        LiteralValue::String(s) => Value::Str(s.as_str().into()),
+        LiteralValue::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::UInt(u)
+            } else {
+                Value::Float(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+    }
+}
+
+struct Compiler<'e> {
+    engine: &'e Engine,
+    query: &'e Query,
+}
+
+impl Compiler<'_> {
+    fn graph(&self) -> &TwinGraph {
+        &self.engine.graph
+    }
+
+    fn sym(&self, name: &str) -> Option<Sym> {
+        self.graph().symbols().get(name)
+    }
+
+    fn path(&self, p: &PropertyPath) -> CPath {
+        let b = p.binding.0;
+        let segs: Vec<&str> = p.segment_names().collect();
+        let kind = self
+            .query
+            .binding(p.binding)
+            .map(|b| b.kind)
+            .unwrap_or(BindingKind::Twin);
+        let field = |s: Option<&&str>| match s.copied() {
+            None => Some(MetaField::Whole),
+            Some("lastUpdateTime") => Some(MetaField::LastUpdate),
+            Some("sourceTime") => Some(MetaField::SourceTime),
+            Some(_) => None,
+        };
+        if kind == BindingKind::Relationship {
+            return match segs.as_slice() {
+                [] => CPath::Whole(b),
+                ["$relationshipId"] => CPath::RelId(b),
+                ["$sourceId"] => CPath::RelSource(b),
+                ["$targetId"] => CPath::RelTarget(b),
+                ["$relationshipName"] => CPath::RelName(b),
+                ["$etag"] => CPath::RelEtag(b),
+                [first, ..] if first.starts_with('$') => CPath::Undefined,
+                _ => self.members(b, &segs),
+            };
+        }
+        match segs.as_slice() {
+            [] => CPath::Whole(b),
+            ["$dtId"] => CPath::DtId(b),
+            ["$etag"] => CPath::TwinEtag(b),
+            ["$metadata"] => CPath::TwinMeta(b),
+            ["$metadata", "$model"] => CPath::Model(b),
+            ["$metadata", "$lastUpdateTime"] => CPath::TwinLastUpdate(b),
+            ["$metadata", prop, rest @ ..] if !prop.starts_with('$') && rest.len() <= 1 => {
+                match (self.sym(prop), field(rest.first())) {
+                    (Some(prop), Some(field)) => CPath::PropMeta { b, prop, field },
+                    _ => CPath::Undefined,
+                }
+            }
+            [comp, "$metadata", rest @ ..] if !comp.starts_with('$') => {
+                let Some(comp) = self.sym(comp) else {
+                    return CPath::Undefined;
+                };
+                match rest {
+                    [] => CPath::CompMeta {
+                        b,
+                        comp,
+                        prop: None,
+                        field: MetaField::Whole,
+                    },
+                    ["$lastUpdateTime"] => CPath::CompMeta {
+                        b,
+                        comp,
+                        prop: None,
+                        field: MetaField::LastUpdate,
+                    },
+                    [prop, more @ ..] if more.len() <= 1 => {
+                        match (self.sym(prop), field(more.first())) {
+                            (Some(p), Some(field)) => CPath::CompMeta {
+                                b,
+                                comp,
+                                prop: Some(p),
+                                field,
+                            },
+                            _ => CPath::Undefined,
+                        }
+                    }
+                    _ => CPath::Undefined,
+                }
+            }
+            [first, ..] if first.starts_with('$') => CPath::Undefined,
+            _ => self.members(b, &segs),
+        }
+    }
+
+    fn members(&self, b: usize, segs: &[&str]) -> CPath {
+        let mut syms = Vec::with_capacity(segs.len());
+        for s in segs {
+            match self.sym(s) {
+                Some(sym) => syms.push(sym),
+                None => return CPath::Undefined,
+            }
+        }
+        CPath::Members { b, syms }
+    }
+
+    fn operand(&self, o: &Operand) -> COperand {
+        match o {
+            Operand::Path(p) => COperand::Path(self.path(p)),
+            Operand::Literal(l) => COperand::Lit(lit_value(&l.value)),
+        }
+    }
+
+    fn model_set(&self, model: &str, exact: bool) -> Vec<Sym> {
+        let mut out: Vec<Sym> = self
+            .graph()
+            .models_in_use()
+            .filter(|(m, _)| {
+                *m == model || (!exact && self.engine.registry.is_subtype_of(m, model))
+            })
+            .filter_map(|(m, _)| self.sym(m))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn expr(&self, e: &Expr) -> CExpr {
+        match &e.kind {
+            ExprKind::And(items) => CExpr::And(items.iter().map(|i| self.expr(i)).collect()),
+            ExprKind::Or(items) => CExpr::Or(items.iter().map(|i| self.expr(i)).collect()),
+            ExprKind::Not(inner) => CExpr::Not(Box::new(self.expr(inner))),
+            ExprKind::Compare { left, op, right } => {
+                CExpr::Cmp(self.operand(left), *op, self.operand(right))
+            }
+            ExprKind::In {
+                value,
+                list,
+                negated,
+            } => CExpr::In {
+                value: self.operand(value),
+                list: list.iter().map(|l: &Literal| lit_value(&l.value)).collect(),
+                negated: *negated,
+            },
+            ExprKind::Call(call) => match call {
+                Call::IsOfModel {
+                    binding,
+                    model,
+                    exact,
+                    ..
+                } => CExpr::IsOfModel {
+                    b: binding.0,
+                    models: self.model_set(model, *exact),
+                },
+                Call::TypeCheck { check, arg } => CExpr::Type(*check, self.path(arg)),
+                Call::StringMatch {
+                    op,
+                    target,
+                    pattern,
+                } => CExpr::Str(*op, self.path(target), self.operand(pattern)),
+                Call::ArrayContains { array, value } => {
+                    CExpr::ArrayContains(self.path(array), lit_value(&value.value))
+                }
+            },
+        }
+    }
+}
+
+// ----- evaluation -----------------------------------------------------------
+
+/// A value during evaluation: borrowed from the graph where possible.
+#[derive(Debug, Clone)]
+enum Ev<'a> {
+    V(&'a Value),
+    Str(Cow<'a, str>),
+    /// A whole twin, relationship or metadata object.
+    Doc,
+}
+
+impl Ev<'_> {
+    fn as_value(&self) -> Option<Cow<'_, Value>> {
+        match self {
+            Ev::V(v) => Some(Cow::Borrowed(*v)),
+            Ev::Str(s) => Some(Cow::Owned(Value::Str(s.as_ref().into()))),
+            Ev::Doc => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Ev::V(Value::Str(s)) => Some(s),
+            Ev::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+struct Row {
+    b: Vec<Bound1>,
+}
+
+struct Eval<'g> {
+    graph: &'g TwinGraph,
+}
+
+impl<'g> Eval<'g> {
+    fn twin(&self, row: &Row, b: usize) -> Option<&'g Twin> {
+        match row.b.get(b) {
+            Some(Bound1::Twin(s)) => self.graph.twin_at(*s),
+            _ => None,
+        }
+    }
+
+    fn rel(&self, row: &Row, b: usize) -> Option<&'g twinscape_graph::Relationship> {
+        match row.b.get(b) {
+            Some(Bound1::Rel(s)) => self.graph.relationship_at(*s),
+            _ => None,
+        }
+    }
+
+    fn meta_field(p: &twinscape_graph::PropMeta, field: MetaField) -> Option<Ev<'g>> {
+        match field {
+            MetaField::Whole => Some(Ev::Doc),
+            MetaField::LastUpdate => Some(Ev::Str(Cow::Owned(p.last_update.to_string()))),
+            MetaField::SourceTime => p.source_time.map(|t| Ev::Str(Cow::Owned(t.to_string()))),
+        }
+    }
+
+    fn path(&self, row: &Row, p: &CPath) -> Option<Ev<'g>> {
+        let syms = self.graph.symbols();
+        match p {
+            CPath::Undefined => None,
+            CPath::Whole(b) => match row.b.get(*b) {
+                Some(Bound1::Twin(_)) | Some(Bound1::Rel(_)) => Some(Ev::Doc),
+                _ => None,
+            },
+            CPath::DtId(b) => self.twin(row, *b).map(|t| Ev::Str(Cow::Borrowed(&t.id))),
+            CPath::TwinEtag(b) => self
+                .twin(row, *b)
+                .map(|t| Ev::Str(Cow::Owned(t.etag.to_string()))),
+            CPath::TwinMeta(b) => self.twin(row, *b).map(|_| Ev::Doc),
+            CPath::Model(b) => self
+                .twin(row, *b)
+                .map(|t| Ev::Str(Cow::Borrowed(syms.name(t.model)))),
+            CPath::TwinLastUpdate(b) => self
+                .twin(row, *b)
+                .map(|t| Ev::Str(Cow::Owned(t.last_update.to_string()))),
+            CPath::PropMeta { b, prop, field } => match self.twin(row, *b)?.member_meta(*prop)? {
+                MemberMeta::Property(p) => Self::meta_field(p, *field),
+                MemberMeta::Component { .. } => None,
+            },
+            CPath::CompMeta {
+                b,
+                comp,
+                prop,
+                field,
+            } => match self.twin(row, *b)?.member_meta(*comp)? {
+                MemberMeta::Component { last_update, props } => match (prop, field) {
+                    (None, MetaField::Whole) => Some(Ev::Doc),
+                    (None, _) => Some(Ev::Str(Cow::Owned(last_update.to_string()))),
+                    (Some(p), f) => props
+                        .iter()
+                        .find(|(k, _)| k == p)
+                        .and_then(|(_, m)| Self::meta_field(m, *f)),
+                },
+                MemberMeta::Property(_) => None,
+            },
+            CPath::Members { b, syms: path } => {
+                let (first, rest) = path.split_first()?;
+                let mut v = match row.b.get(*b) {
+                    Some(Bound1::Twin(s)) => self.graph.twin_at(*s)?.member(*first)?,
+                    Some(Bound1::Rel(s)) => self.graph.relationship_at(*s)?.prop(*first)?,
+                    _ => return None,
+                };
+                for seg in rest {
+                    v = v.get(*seg)?;
+                }
+                Some(Ev::V(v))
+            }
+            CPath::RelId(b) => self.rel(row, *b).map(|r| Ev::Str(Cow::Borrowed(&r.id))),
+            CPath::RelSource(b) => {
+                let r = self.rel(row, *b)?;
+                self.graph
+                    .twin_at(r.source)
+                    .map(|t| Ev::Str(Cow::Borrowed(&t.id)))
+            }
+            CPath::RelTarget(b) => {
+                let r = self.rel(row, *b)?;
+                self.graph
+                    .twin_at(r.target)
+                    .map(|t| Ev::Str(Cow::Borrowed(&t.id)))
+            }
+            CPath::RelName(b) => self
+                .rel(row, *b)
+                .map(|r| Ev::Str(Cow::Borrowed(syms.name(r.name)))),
+            CPath::RelEtag(b) => self
+                .rel(row, *b)
+                .map(|r| Ev::Str(Cow::Owned(r.etag.to_string()))),
+        }
+    }
+
+    fn operand<'o>(&self, row: &Row, o: &'o COperand) -> Option<Ev<'o>>
+    where
+        'g: 'o,
+    {
+        match o {
+            COperand::Path(p) => self.path(row, p),
+            COperand::Lit(v) => Some(Ev::V(v)),
+        }
+    }
+
+    fn eval(&self, row: &Row, e: &CExpr) -> Option<bool> {
+        match e {
+            CExpr::And(items) => {
+                let mut undefined = false;
+                for i in items {
+                    match self.eval(row, i) {
+                        Some(false) => return Some(false),
+                        None => undefined = true,
+                        Some(true) => {}
+                    }
+                }
+                if undefined { None } else { Some(true) }
+            }
+            CExpr::Or(items) => {
+                let mut undefined = false;
+                for i in items {
+                    match self.eval(row, i) {
+                        Some(true) => return Some(true),
+                        None => undefined = true,
+                        Some(false) => {}
+                    }
+                }
+                if undefined { None } else { Some(false) }
+            }
+            CExpr::Not(inner) => self.eval(row, inner).map(|b| !b),
+            CExpr::Cmp(l, op, r) => {
+                let (l, r) = (self.operand(row, l)?, self.operand(row, r)?);
+                let (l, r) = (l.as_value()?, r.as_value()?);
+                match op {
+                    CompareOp::Eq | CompareOp::Ne => {
+                        let comparable = l.compare(&r).is_some()
+                            || matches!(
+                                (&*l, &*r),
+                                (Value::Array(_), Value::Array(_))
+                                    | (Value::Object(_), Value::Object(_))
+                            );
+                        if !comparable {
+                            return None;
+                        }
+                        let eq = l.query_eq(&r);
+                        Some(if *op == CompareOp::Eq { eq } else { !eq })
+                    }
+                    _ => {
+                        let ord = l.compare(&r)?;
+                        if matches!(&*l, Value::Null | Value::Bool(_)) {
+                            // Ordering is defined for numbers and strings only.
+                            return None;
+                        }
+                        Some(match op {
+                            CompareOp::Lt => ord == Ordering::Less,
+                            CompareOp::Le => ord != Ordering::Greater,
+                            CompareOp::Gt => ord == Ordering::Greater,
+                            CompareOp::Ge => ord != Ordering::Less,
+                            CompareOp::Eq | CompareOp::Ne => false,
+                        })
+                    }
+                }
+            }
+            CExpr::In {
+                value,
+                list,
+                negated,
+            } => {
+                let v = self.operand(row, value)?;
+                let v = v.as_value()?;
+                let found = list.iter().any(|l| v.query_eq(l));
+                Some(found != *negated)
+            }
+            CExpr::IsOfModel { b, models } => {
+                let t = self.twin(row, *b)?;
+                Some(models.binary_search(&t.model).is_ok())
+            }
+            CExpr::Type(check, p) => {
+                let v = self.path(row, p);
+                Some(match (check, &v) {
+                    (TypeCheck::Defined, v) => v.is_some(),
+                    (_, None) => false,
+                    (TypeCheck::Object, Some(Ev::Doc)) => true,
+                    (_, Some(Ev::Doc)) => false,
+                    (TypeCheck::String, Some(Ev::Str(_)))
+                    | (TypeCheck::Primitive, Some(Ev::Str(_))) => true,
+                    (_, Some(Ev::Str(_))) => false,
+                    (check, Some(Ev::V(v))) => match check {
+                        TypeCheck::Defined => true,
+                        TypeCheck::Null => matches!(v, Value::Null),
+                        TypeCheck::Bool => matches!(v, Value::Bool(_)),
+                        TypeCheck::Number => v.is_number(),
+                        TypeCheck::String => matches!(v, Value::Str(_)),
+                        TypeCheck::Primitive => v.is_primitive(),
+                        TypeCheck::Object => matches!(v, Value::Object(_)),
+                    },
+                })
+            }
+            CExpr::Str(op, target, pattern) => {
+                let t = self.path(row, target);
+                let p = self.operand(row, pattern);
+                Some(
+                    match (
+                        t.as_ref().and_then(Ev::as_str),
+                        p.as_ref().and_then(Ev::as_str),
+                    ) {
+                        (Some(h), Some(n)) => op.test(h, n),
+                        _ => false,
+                    },
+                )
+            }
+            CExpr::ArrayContains(p, v) => Some(match self.path(row, p) {
+                Some(Ev::V(Value::Array(items))) => items.iter().any(|i| i.query_eq(v)),
+                _ => false,
+            }),
+        }
+    }
+
+    fn project(&self, row: &Row, p: &CPath) -> Option<Json> {
+        let syms = self.graph.symbols();
+        match p {
+            CPath::Whole(b) | CPath::TwinMeta(b)
+                if matches!(row.b.get(*b), Some(Bound1::Twin(_))) =>
+            {
+                let doc = self.twin(row, *b)?.to_json(syms);
+                if matches!(p, CPath::TwinMeta(_)) {
+                    doc.get("$metadata").cloned()
+                } else {
+                    Some(doc)
+                }
+            }
+            CPath::Whole(b) => self.rel(row, *b).map(|r| self.graph.relationship_json(r)),
+            CPath::PropMeta {
+                b,
+                prop,
+                field: MetaField::Whole,
+            } => {
+                let doc = self.twin(row, *b)?.to_json(syms);
+                doc.get("$metadata")?.get(syms.name(*prop)).cloned()
+            }
+            CPath::CompMeta {
+                b,
+                comp,
+                prop,
+                field: MetaField::Whole,
+            } => {
+                let doc = self.twin(row, *b)?.to_json(syms);
+                let meta = doc.get(syms.name(*comp))?.get("$metadata")?;
+                match prop {
+                    None => Some(meta.clone()),
+                    Some(p) => meta.get(syms.name(*p)).cloned(),
+                }
+            }
+            other => match self.path(row, other)? {
+                Ev::V(v) => Some(v.to_json(syms)),
+                Ev::Str(s) => Some(Json::String(s.into_owned())),
+                Ev::Doc => None,
+            },
+        }
+    }
+}
+
+// ----- planning -------------------------------------------------------------
+
+/// Where the starting collection's candidates come from.
+#[derive(Debug)]
+struct Plan {
+    /// The binding the candidates bind.
+    root: usize,
+    /// Candidate slots, ascending (twins or relationships per the root's kind).
+    candidates: Vec<u32>,
+    /// Whether WHERE is already implied by the candidates (so COUNT can be
+    /// answered from their number when there are no JOINs or MATCH).
+    exact: bool,
+    /// How the candidates were found (for tests and EXPLAIN-like logging).
+    source: &'static str,
+}
+
+fn literal_str(o: &Operand) -> Option<&str> {
+    match o {
+        Operand::Literal(l) => l.value.as_str(),
+        _ => None,
+    }
+}
+
+fn path_of(o: &Operand) -> Option<&PropertyPath> {
+    match o {
+        Operand::Path(p) => Some(p),
+        _ => None,
+    }
+}
+
+impl Engine {
+    fn slots_of_ids(&self, ids: &[String]) -> Vec<u32> {
+        let mut v: Vec<u32> = ids.iter().filter_map(|id| self.graph.slot_of(id)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn model_slots(&self, models: &[Sym]) -> Vec<u32> {
+        let syms = self.graph.symbols();
+        let mut out: Vec<u32> = Vec::new();
+        for m in models {
+            out.extend_from_slice(self.graph.twins_of_model(syms.name(*m)));
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Candidates for twin binding `b` from the top-level conjuncts.
+    fn twin_candidates(
+        &self,
+        q: &Query,
+        c: &Compiler<'_>,
+        b: usize,
+    ) -> Option<(Vec<u32>, bool, &'static str)> {
+        let conj = q.conjuncts();
+        let single = conj.len() == 1;
+        for a in q.dt_id_anchors() {
+            if a.binding.0 == b {
+                return Some((self.slots_of_ids(&a.ids), false, "$dtId"));
+            }
+        }
+        for e in &conj {
+            if let ExprKind::Call(Call::IsOfModel {
+                binding,
+                model,
+                exact,
+                ..
+            }) = &e.kind
+                && binding.0 == b
+            {
+                return Some((
+                    self.model_slots(&c.model_set(model, *exact)),
+                    single,
+                    "model index",
+                ));
+            }
+        }
+        for e in &conj {
+            if let Some(slots) = self.index_candidates(e, b) {
+                return Some((slots, false, "property index"));
+            }
+        }
+        None
+    }
+
+    /// Candidates from a property index for a conjunct `T.prop op literal`.
+    fn index_candidates(&self, e: &Expr, b: usize) -> Option<Vec<u32>> {
+        let ExprKind::Compare { left, op, right } = &e.kind else {
+            return None;
+        };
+        let (path, lit, op) = match (left, right) {
+            (Operand::Path(p), Operand::Literal(l)) => (p, l, *op),
+            (Operand::Literal(l), Operand::Path(p)) => (
+                p,
+                l,
+                match op {
+                    CompareOp::Lt => CompareOp::Gt,
+                    CompareOp::Le => CompareOp::Ge,
+                    CompareOp::Gt => CompareOp::Lt,
+                    CompareOp::Ge => CompareOp::Le,
+                    other => *other,
+                },
+            ),
+            _ => return None,
+        };
+        if path.binding.0 != b || path.segments.len() != 1 {
+            return None;
+        }
+        let prop = path.segments[0].as_str();
+        if !self.index.is_indexed(prop) {
+            return None;
+        }
+        let key = IndexKey::of(&lit_value(&lit.value))?;
+        match op {
+            CompareOp::Eq => self.index.equal(prop, &key),
+            CompareOp::Lt => self
+                .index
+                .range(prop, Bound::Unbounded, Bound::Excluded(&key)),
+            CompareOp::Le => self
+                .index
+                .range(prop, Bound::Unbounded, Bound::Included(&key)),
+            CompareOp::Gt => self
+                .index
+                .range(prop, Bound::Excluded(&key), Bound::Unbounded),
+            CompareOp::Ge => self
+                .index
+                .range(prop, Bound::Included(&key), Bound::Unbounded),
+            CompareOp::Ne => None,
+        }
+    }
+
+    fn all_twins(&self) -> Vec<u32> {
+        self.graph.twins().map(|(s, _)| s).collect()
+    }
+
+    fn plan(&self, q: &Query, c: &Compiler<'_>) -> Plan {
+        match &q.from {
+            FromClause::Relationships { binding, .. } => {
+                let b = binding.0;
+                for e in q.conjuncts() {
+                    if let ExprKind::Compare {
+                        left,
+                        op: CompareOp::Eq,
+                        right,
+                    } = &e.kind
+                    {
+                        for (p, l) in [
+                            (path_of(left), literal_str(right)),
+                            (path_of(right), literal_str(left)),
+                        ] {
+                            let (Some(p), Some(id)) = (p, l) else {
+                                continue;
+                            };
+                            if p.binding.0 != b || p.segments.len() != 1 {
+                                continue;
+                            }
+                            let slot = self.graph.slot_of(id);
+                            let rels = match p.segments[0].as_str() {
+                                "$sourceId" => slot.map(|s| self.graph.outgoing_slots(s).to_vec()),
+                                "$targetId" => slot.map(|s| self.graph.incoming_slots(s).to_vec()),
+                                _ => continue,
+                            };
+                            let mut rels = rels.unwrap_or_default();
+                            rels.sort_unstable();
+                            return Plan {
+                                root: b,
+                                candidates: rels,
+                                exact: false,
+                                source: "relationship endpoint",
+                            };
+                        }
+                    }
+                }
+                let all = self
+                    .graph
+                    .relationships_with_slots()
+                    .map(|(s, _)| s)
+                    .collect();
+                Plan {
+                    root: b,
+                    candidates: all,
+                    exact: q.where_clause.is_none(),
+                    source: "scan",
+                }
+            }
+            FromClause::Twins { binding, joins, .. } => {
+                let root = binding.0;
+                if let Some((candidates, exact, source)) = self.twin_candidates(q, c, root) {
+                    return Plan {
+                        root,
+                        candidates,
+                        exact: exact && joins.is_empty(),
+                        source,
+                    };
+                }
+                // A `$dtId` filter on a JOIN target: walk the JOIN chain backwards.
+                for a in q.dt_id_anchors() {
+                    let mut chain = Vec::new();
+                    let mut at = a.binding;
+                    while at.0 != root {
+                        match joins.iter().find(|j| j.target_binding == at) {
+                            Some(j) => {
+                                chain.push(j);
+                                at = j.source_binding;
+                            }
+                            None => break,
+                        }
+                    }
+                    if at.0 != root || chain.is_empty() {
+                        continue;
+                    }
+                    let mut set = self.slots_of_ids(&a.ids);
+                    for j in chain {
+                        let name = self.graph.symbols().get(j.relationship.as_str());
+                        let mut next: Vec<u32> = set
+                            .iter()
+                            .flat_map(|s| self.graph.incoming_slots(*s).iter())
+                            .filter_map(|r| self.graph.relationship_at(*r))
+                            .filter(|r| Some(r.name) == name)
+                            .map(|r| r.source)
+                            .collect();
+                        next.sort_unstable();
+                        next.dedup();
+                        set = next;
+                    }
+                    return Plan {
+                        root,
+                        candidates: set,
+                        exact: false,
+                        source: "$dtId via JOIN",
+                    };
+                }
+                let exact = q.where_clause.is_none() && joins.is_empty();
+                Plan {
+                    root,
+                    candidates: self.all_twins(),
+                    exact,
+                    source: "scan",
+                }
+            }
+            FromClause::Match { pattern, .. } => {
+                let nodes: Vec<usize> = pattern.nodes().map(|n| n.binding.0).collect();
+                for &n in &nodes {
+                    if q.dt_id_anchors().iter().any(|a| a.binding.0 == n)
+                        && let Some((candidates, _, source)) = self.twin_candidates(q, c, n)
+                    {
+                        return Plan {
+                            root: n,
+                            candidates,
+                            exact: false,
+                            source,
+                        };
+                    }
+                }
+                for &n in &nodes {
+                    if let Some((candidates, _, source)) = self.twin_candidates(q, c, n) {
+                        return Plan {
+                            root: n,
+                            candidates,
+                            exact: false,
+                            source,
+                        };
+                    }
+                }
+                Plan {
+                    root: nodes.first().copied().unwrap_or(0),
+                    candidates: self.all_twins(),
+                    exact: false,
+                    source: "scan",
+                }
+            }
+        }
+    }
+}
+
+// ----- execution ------------------------------------------------------------
+
+/// The resume position stored in a continuation token.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+struct Resume {
+    /// Slot of the candidate to resume at.
+    c: u32,
+    /// Rows of that candidate already returned.
+    s: u64,
+    /// Rows returned in all (for TOP).
+    t: u64,
+}
+
+struct Walk<'e> {
+    engine: &'e Engine,
+    query: &'e Query,
+    eval: Eval<'e>,
+    filter: Option<CExpr>,
+    /// Work counter for the query charge.
+    visited: u64,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl<'e> Walk<'e> {
+    fn matches(&self, row: &Row) -> bool {
+        match &self.filter {
+            None => true,
+            Some(f) => self.eval.eval(row, f) == Some(true),
+        }
+    }
+
+    /// Calls `emit` for every row that starts with candidate `slot` and
+    /// satisfies WHERE, in a deterministic order.
+    fn rows_of(&mut self, plan: &Plan, slot: u32, emit: &mut dyn FnMut(&Row) -> Flow) -> Flow {
+        let mut row = Row {
+            b: vec![Bound1::None; self.query.bindings.len()],
+        };
+        self.visited += 1;
+        match &self.query.from {
+            FromClause::Relationships { .. } => {
+                row.b[plan.root] = Bound1::Rel(slot);
+                if self.matches(&row) {
+                    emit(&row)
+                } else {
+                    Flow::Continue
+                }
+            }
+            FromClause::Twins { joins, .. } => {
+                row.b[plan.root] = Bound1::Twin(slot);
+                let names: Vec<Option<Sym>> = joins
+                    .iter()
+                    .map(|j| self.engine.graph.symbols().get(j.relationship.as_str()))
+                    .collect();
+                self.joins(joins, &names, 0, &mut row, emit)
+            }
+            FromClause::Match { pattern, .. } => {
+                row.b[plan.root] = Bound1::Twin(slot);
+                let nodes: Vec<usize> = pattern.nodes().map(|n| n.binding.0).collect();
+                let start = nodes.iter().position(|n| *n == plan.root).unwrap_or(0);
+                // Moves: rightwards from the start, then leftwards.
+                let mut moves: Vec<(usize, usize, &MatchEdge, bool)> = Vec::new();
+                for i in start..pattern.steps.len() {
+                    moves.push((nodes[i], nodes[i + 1], &pattern.steps[i].edge, true));
+                }
+                for i in (1..=start).rev() {
+                    moves.push((nodes[i], nodes[i - 1], &pattern.steps[i - 1].edge, false));
+                }
+                let mut seen: HashSet<Vec<Bound1>> = HashSet::new();
+                let mut dedup_emit = |row: &Row| -> Flow {
+                    if seen.insert(row.b.clone()) {
+                        emit(row)
+                    } else {
+                        Flow::Continue
+                    }
+                };
+                self.moves(&moves, 0, &mut row, &mut dedup_emit)
+            }
+        }
+    }
+
+    fn joins(
+        &mut self,
+        joins: &[twinscape_query::ast::Join],
+        names: &[Option<Sym>],
+        j: usize,
+        row: &mut Row,
+        emit: &mut dyn FnMut(&Row) -> Flow,
+    ) -> Flow {
+        let Some(join) = joins.get(j) else {
+            return if self.matches(row) {
+                emit(row)
+            } else {
+                Flow::Continue
+            };
+        };
+        let Some(name) = names[j] else {
+            return Flow::Continue;
+        };
+        let Bound1::Twin(src) = row.b[join.source_binding.0] else {
+            return Flow::Continue;
+        };
+        let graph = &self.engine.graph;
+        let rels: Vec<u32> = graph.outgoing_slots(src).to_vec();
+        for r in rels {
+            let Some(rel) = graph.relationship_at(r) else {
+                continue;
+            };
+            if rel.name != name {
+                continue;
+            }
+            self.visited += 1;
+            row.b[join.target_binding.0] = Bound1::Twin(rel.target);
+            if let Some(rb) = join.relationship_binding {
+                row.b[rb.0] = Bound1::Rel(r);
+            }
+            if let Flow::Stop = self.joins(joins, names, j + 1, row, emit) {
+                return Flow::Stop;
+            }
+        }
+        row.b[join.target_binding.0] = Bound1::None;
+        if let Some(rb) = join.relationship_binding {
+            row.b[rb.0] = Bound1::None;
+        }
+        Flow::Continue
+    }
+
+    /// Neighbours of `from` over one relationship of `edge`, with the
+    /// relationship's slot.
+    fn step(&mut self, from: u32, edge: &MatchEdge, forward: bool) -> Vec<(u32, u32)> {
+        let graph = &self.engine.graph;
+        let names: Vec<Option<Sym>> = edge
+            .names
+            .iter()
+            .map(|n| graph.symbols().get(n.as_str()))
+            .collect();
+        let name_ok =
+            |r: &twinscape_graph::Relationship| names.is_empty() || names.contains(&Some(r.name));
+        let dir = match (edge.direction, forward) {
+            (Direction::Any, _) => Direction::Any,
+            (d, true) => d,
+            (Direction::LeftToRight, false) => Direction::RightToLeft,
+            (Direction::RightToLeft, false) => Direction::LeftToRight,
+        };
+        let mut out = Vec::new();
+        if matches!(dir, Direction::LeftToRight | Direction::Any) {
+            for r in graph.outgoing_slots(from) {
+                if let Some(rel) = graph.relationship_at(*r).filter(|rel| name_ok(rel)) {
+                    out.push((rel.target, *r));
+                }
+            }
+        }
+        if matches!(dir, Direction::RightToLeft | Direction::Any) {
+            for r in graph.incoming_slots(from) {
+                if let Some(rel) = graph.relationship_at(*r).filter(|rel| name_ok(rel)) {
+                    out.push((rel.source, *r));
+                }
+            }
+        }
+        self.visited += out.len() as u64;
+        out
+    }
+
+    fn moves(
+        &mut self,
+        moves: &[(usize, usize, &MatchEdge, bool)],
+        i: usize,
+        row: &mut Row,
+        emit: &mut dyn FnMut(&Row) -> Flow,
+    ) -> Flow {
+        let Some(&(from_b, to_b, edge, forward)) = moves.get(i) else {
+            return if self.matches(row) {
+                emit(row)
+            } else {
+                Flow::Continue
+            };
+        };
+        let Bound1::Twin(from) = row.b[from_b] else {
+            return Flow::Continue;
+        };
+        let already = row.b[to_b];
+        // Targets with the relationship that led there (single hop only).
+        let targets: Vec<(u32, Option<u32>)> = if edge.hops.min == 1 && edge.hops.max == 1 {
+            self.step(from, edge, forward)
+                .into_iter()
+                .map(|(t, r)| (t, Some(r)))
+                .collect()
+        } else {
+            let mut reached: Vec<u32> = Vec::new();
+            let mut frontier = vec![from];
+            let mut in_result: HashSet<u32> = HashSet::new();
+            for depth in 1..=edge.hops.max {
+                let mut next: Vec<u32> = Vec::new();
+                let mut level: HashSet<u32> = HashSet::new();
+                for f in &frontier {
+                    for (t, _) in self.step(*f, edge, forward) {
+                        if level.insert(t) {
+                            next.push(t);
+                        }
+                    }
+                }
+                if depth >= edge.hops.min {
+                    for t in &next {
+                        if in_result.insert(*t) {
+                            reached.push(*t);
+                        }
+                    }
+                }
+                if next.is_empty() {
+                    break;
+                }
+                frontier = next;
+            }
+            reached.sort_unstable();
+            reached.into_iter().map(|t| (t, None)).collect()
+        };
+        for (t, r) in targets {
+            if let Bound1::Twin(existing) = already
+                && existing != t
+            {
+                continue;
+            }
+            row.b[to_b] = Bound1::Twin(t);
+            if let (Some(rb), Some(r)) = (edge.binding, r) {
+                row.b[rb.0] = Bound1::Rel(r);
+            }
+            if let Flow::Stop = self.moves(moves, i + 1, row, emit) {
+                return Flow::Stop;
+            }
+        }
+        row.b[to_b] = already;
+        if let Some(rb) = edge.binding {
+            row.b[rb.0] = Bound1::None;
+        }
+        Flow::Continue
+    }
+}
+
+impl Engine {
+    /// Runs a query and returns one page of results.
+    pub fn query(&self, text: &str, options: &QueryOptions) -> Result<QueryPage, QueryFailure> {
+        let query = twinscape_query::parse_with_limits(text, &self.config.limits)?;
+        self.execute(&query, options)
+    }
+
+    /// Runs a parsed query and returns one page of results.
+    pub fn execute(
+        &self,
+        query: &Query,
+        options: &QueryOptions,
+    ) -> Result<QueryPage, QueryFailure> {
+        let mut page_size = self.config.limits.page_size(options.page_size)? as usize;
+        let mut resume = Resume::default();
+        if let Some(text) = &options.continuation {
+            let token = ContinuationToken::decode_for(text, &self.config.token_key, query)?;
+            resume =
+                serde_json::from_value(token.resume.clone()).map_err(|_| TokenError::Malformed)?;
+            page_size = token.page_size as usize;
+        }
+        let compiler = Compiler {
+            engine: self,
+            query,
+        };
+        let plan = self.plan(query, &compiler);
+        let filter = query.where_clause.as_ref().map(|w| compiler.expr(w));
+        let mut walk = Walk {
+            engine: self,
+            query,
+            eval: Eval { graph: &self.graph },
+            filter,
+            visited: 0,
+        };
+
+        if query.is_count() {
+            let count = if plan.exact {
+                plan.candidates.len() as u64
+            } else {
+                let mut n = 0u64;
+                for slot in &plan.candidates {
+                    walk.rows_of(&plan, *slot, &mut |_| {
+                        n += 1;
+                        Flow::Continue
+                    });
+                }
+                n
+            };
+            let mut row = Map::new();
+            row.insert("COUNT".into(), Json::from(count));
+            return Ok(QueryPage {
+                items: vec![Json::Object(row)],
+                continuation: None,
+                charge: charge(walk.visited, 1),
+            });
+        }
+
+        let top = query.top().unwrap_or(u64::MAX);
+        let projections: Option<Vec<(String, CPath)>> = match &query.select.items {
+            SelectItems::Projections(ps) => Some(
+                ps.iter()
+                    .map(|p| (p.output_name.clone(), compiler.path(&p.path)))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let start = plan.candidates.partition_point(|s| *s < resume.c);
+        let mut items: Vec<Json> = Vec::new();
+        let mut total = resume.t;
+        let mut next: Option<Resume> = None;
+        let root = plan.root;
+        for (i, slot) in plan.candidates.iter().enumerate().skip(start) {
+            let skip = if *slot == resume.c { resume.s } else { 0 };
+            let mut emitted_here = 0u64;
+            let eval = Eval { graph: &self.graph };
+            let flow = walk.rows_of(&plan, *slot, &mut |row| {
+                emitted_here += 1;
+                if emitted_here <= skip {
+                    return Flow::Continue;
+                }
+                if total >= top {
+                    return Flow::Stop;
+                }
+                if items.len() >= page_size {
+                    next = Some(Resume {
+                        c: *slot,
+                        s: emitted_here - 1,
+                        t: total,
+                    });
+                    return Flow::Stop;
+                }
+                let item = match &projections {
+                    None => eval.project(row, &CPath::Whole(root)).unwrap_or(Json::Null),
+                    Some(ps) => {
+                        let mut obj = Map::with_capacity(ps.len());
+                        for (name, p) in ps {
+                            if let Some(v) = eval.project(row, p) {
+                                obj.insert(name.clone(), v);
+                            }
+                        }
+                        Json::Object(obj)
+                    }
+                };
+                items.push(item);
+                total += 1;
+                Flow::Continue
+            });
+            if next.is_some() || total >= top {
+                break;
+            }
+            if let Flow::Stop = flow {
+                break;
+            }
+            // Page full exactly at the end of this candidate: resume at the next one.
+            if items.len() >= page_size {
+                if let Some(n) = plan.candidates.get(i + 1) {
+                    next = Some(Resume {
+                        c: *n,
+                        s: 0,
+                        t: total,
+                    });
+                }
+                break;
+            }
+        }
+        let continuation = match next {
+            Some(r) if total < top => {
+                let resume = serde_json::to_value(r).unwrap_or(Json::Null);
+                Some(
+                    ContinuationToken::new(query, page_size as u32, resume)
+                        .encode(&self.config.token_key),
+                )
+            }
+            _ => None,
+        };
+        let n = items.len();
+        Ok(QueryPage {
+            items,
+            continuation,
+            charge: charge(walk.visited, n),
+        })
+    }
+
+    /// How the planner would start a query (for tests and diagnostics).
+    pub fn explain(&self, text: &str) -> Result<String, QueryFailure> {
+        let query = twinscape_query::parse_with_limits(text, &self.config.limits)?;
+        let compiler = Compiler {
+            engine: self,
+            query: &query,
+        };
+        let plan = self.plan(&query, &compiler);
+        Ok(format!(
+            "{} ({} candidates{})",
+            plan.source,
+            plan.candidates.len(),
+            if plan.exact { ", exact" } else { "" }
+        ))
+    }
+}
+
+/// Query units: a unit per 100 rows touched, a unit per 10 rows returned,
+/// at least one.
+fn charge(visited: u64, returned: usize) -> f64 {
+    let units = visited as f64 / 100.0 + returned as f64 / 10.0;
+    (units.max(1.0) * 100.0).round() / 100.0
+}
