@@ -41,7 +41,10 @@ fn valid_models_across_files_exit_zero() {
     write(dir.path(), "models/notes.txt", "not a model");
     let (code, stdout, stderr) = run(&[dir.path().join("models").to_str().unwrap()]);
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
-    assert!(stdout.contains("3 model(s) in 2 file(s) are valid"), "{stdout}");
+    assert!(
+        stdout.contains("3 model(s) in 2 file(s) are valid"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -60,10 +63,28 @@ fn invalid_models_print_each_error_and_exit_one() {
     assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{stdout}");
-    assert!(lines.iter().any(|l| l.starts_with(&format!("{derived}: dtmi:test:Derived;1: $[0].extends: ")) && l.contains("dtmi:test:Base;1")), "{stdout}");
-    assert!(lines.iter().any(|l| l.starts_with(&format!("{bad}: dtmi:test:Bad;1: $.contents[0].name: ")) && l.contains("bad name")), "{stdout}");
-    assert!(lines.iter().any(|l| l.starts_with(&format!("{bad}: dtmi:test:Bad;1: $.contents[1].schema: ")) && l.contains("dtmi:test:Missing;1")), "{stdout}");
-    assert!(stderr.contains("3 problem(s) found in 2 file(s)"), "{stderr}");
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with(&format!("{derived}: dtmi:test:Derived;1: $[0].extends: "))
+            && l.contains("dtmi:test:Base;1")),
+        "{stdout}"
+    );
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with(&format!("{bad}: dtmi:test:Bad;1: $.contents[0].name: "))
+            && l.contains("bad name")),
+        "{stdout}"
+    );
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with(&format!("{bad}: dtmi:test:Bad;1: $.contents[1].schema: "))
+            && l.contains("dtmi:test:Missing;1")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("3 problem(s) found in 2 file(s)"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -34,15 +34,23 @@ fn err_at(e: &Element, path: &str, code: &'static str, message: String) -> Model
 }
 
 /// Object-valued properties of an element (by name), inline or referenced.
-fn children<'e>(e: &'e Element) -> impl Iterator<Item = (&'e str, &'e str)> {
-    e.props
-        .iter()
-        .flat_map(|(k, vs)| vs.iter().filter_map(move |v| v.as_ref_id().map(|id| (k.as_str(), id))))
+fn children(e: &Element) -> impl Iterator<Item = (&str, &str)> {
+    e.props.iter().flat_map(|(k, vs)| {
+        vs.iter()
+            .filter_map(move |v| v.as_ref_id().map(|id| (k.as_str(), id)))
+    })
 }
 
-pub(crate) fn check_refs(mm: &Metamodel, refs: &[PendingRef], look: &Lookup<'_>, errors: &mut Vec<ModelError>) {
+pub(crate) fn check_refs(
+    mm: &Metamodel,
+    refs: &[PendingRef],
+    look: &Lookup<'_>,
+    errors: &mut Vec<ModelError>,
+) {
     for r in refs {
-        let Some(from) = look.get(&r.from) else { continue };
+        let Some(from) = look.get(&r.from) else {
+            continue;
+        };
         let Some(target) = look.get(&r.target) else {
             errors.push(err_at(
                 from,
@@ -57,12 +65,23 @@ pub(crate) fn check_refs(mm: &Metamodel, refs: &[PendingRef], look: &Lookup<'_>,
         };
         if let Some((type_id, child_of)) = &r.supplemental {
             let ok = match child_of {
-                Some(parent_enum) => target.class == "EnumValue" && target.parent.as_deref() == Some(parent_enum.as_str()),
-                None => target.cotypes.iter().any(|c| mm.supplemental_ancestry(c).contains(&type_id.as_str()))
-                    || (type_id.starts_with("dtmi:dtdl:class:") && mm.is_a(target.version, &target.class, &r.class)),
+                Some(parent_enum) => {
+                    target.class == "EnumValue"
+                        && target.parent.as_deref() == Some(parent_enum.as_str())
+                }
+                None => {
+                    target
+                        .cotypes
+                        .iter()
+                        .any(|c| mm.supplemental_ancestry(c).contains(&type_id.as_str()))
+                        || (type_id.starts_with("dtmi:dtdl:class:")
+                            && mm.is_a(target.version, &target.class, &r.class))
+                }
             };
             if !ok {
-                let want = child_of.as_deref().map_or_else(|| term_of(mm, type_id), |c| term_of(mm, c));
+                let want = child_of
+                    .as_deref()
+                    .map_or_else(|| term_of(mm, type_id), |c| term_of(mm, c));
                 errors.push(err_at(
                     from,
                     &r.path,
@@ -73,7 +92,11 @@ pub(crate) fn check_refs(mm: &Metamodel, refs: &[PendingRef], look: &Lookup<'_>,
             continue;
         }
         // Only Interfaces can be referenced from outside the Interface that defines them.
-        if target.partition != from.partition && target.class != "Interface" && target.partition != "dtmi:dtdl:standard" && !r_inline(from, r) {
+        if target.partition != from.partition
+            && target.class != "Interface"
+            && target.partition != "dtmi:dtdl:standard"
+            && !r_inline(from, r)
+        {
             errors.push(err_at(
                 from,
                 &r.path,
@@ -86,20 +109,41 @@ pub(crate) fn check_refs(mm: &Metamodel, refs: &[PendingRef], look: &Lookup<'_>,
             continue;
         }
         if !mm.is_a(from.version, &target.class, &r.class) {
-            let allowed = mm.class(from.version, &r.class).map(|c| c.concrete.join(", ")).unwrap_or_default();
+            let allowed = mm
+                .class(from.version, &r.class)
+                .map(|c| c.concrete.join(", "))
+                .unwrap_or_default();
             errors.push(err_at(
                 from,
                 &r.path,
                 "wrongType",
-                format!("'{}' must be one of: {allowed}; '{}' is a {}", r.prop, r.target, target.class),
+                format!(
+                    "'{}' must be one of: {allowed}; '{}' is a {}",
+                    r.prop, r.target, target.class
+                ),
             ));
             continue;
         }
         if let Some(vals) = &r.values
             && !vals.contains(&r.target)
         {
-            let names: Vec<String> = vals.iter().map(|v| term_of(mm, v)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-            errors.push(err_at(from, &r.path, "wrongValue", format!("'{}' must be one of: {}; found '{}'", r.prop, names.join(", "), term_of(mm, &r.target))));
+            let names: Vec<String> = vals
+                .iter()
+                .map(|v| term_of(mm, v))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            errors.push(err_at(
+                from,
+                &r.path,
+                "wrongValue",
+                format!(
+                    "'{}' must be one of: {}; found '{}'",
+                    r.prop,
+                    names.join(", "),
+                    term_of(mm, &r.target)
+                ),
+            ));
             continue;
         }
         if let Some(vers) = &r.versions
@@ -117,15 +161,21 @@ pub(crate) fn check_refs(mm: &Metamodel, refs: &[PendingRef], look: &Lookup<'_>,
 }
 
 fn r_inline(from: &Element, r: &PendingRef) -> bool {
-    from.props
-        .get(&r.prop)
-        .is_some_and(|vs| vs.iter().any(|v| matches!(v, Val::Ref { id, inline: true } if id == &r.target)))
+    from.props.get(&r.prop).is_some_and(|vs| {
+        vs.iter()
+            .any(|v| matches!(v, Val::Ref { id, inline: true } if id == &r.target))
+    })
 }
 
 /// Transitive `extends` of an Interface; reports cycles and excess depth.
 pub(crate) fn check_extends(look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelError>) {
     const MAX_DEPTH: usize = 10;
-    fn depth(look: &Lookup<'_>, id: &str, stack: &mut Vec<String>, memo: &mut HashMap<String, usize>) -> Result<usize, Vec<String>> {
+    fn depth(
+        look: &Lookup<'_>,
+        id: &str,
+        stack: &mut Vec<String>,
+        memo: &mut HashMap<String, usize>,
+    ) -> Result<usize, Vec<String>> {
         if let Some(d) = memo.get(id) {
             return Ok(*d);
         }
@@ -180,16 +230,30 @@ pub(crate) fn check_extends(look: &Lookup<'_>, e: &Element, errors: &mut Vec<Mod
 /// Nesting of schemas (`schema`/`elementSchema` edges) below a complex schema.
 pub(crate) fn check_schema_depth(look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelError>) {
     const MAX: usize = 5;
-    fn walk(look: &Lookup<'_>, id: &str, depth: usize, stack: &mut Vec<String>) -> Result<usize, String> {
+    fn walk(
+        look: &Lookup<'_>,
+        id: &str,
+        depth: usize,
+        stack: &mut Vec<String>,
+    ) -> Result<usize, String> {
         if stack.iter().any(|s| s == id) {
             return Err(id.to_string());
         }
-        let Some(el) = look.get(id) else { return Ok(depth) };
+        let Some(el) = look.get(id) else {
+            return Ok(depth);
+        };
         stack.push(id.to_string());
         let mut max = depth;
         for (prop, child) in children(el) {
-            let d = if prop == "schema" || prop == "elementSchema" { depth + 1 } else { depth };
-            if matches!(prop, "schema" | "elementSchema" | "fields" | "mapValue" | "mapKey" | "enumValues") {
+            let d = if prop == "schema" || prop == "elementSchema" {
+                depth + 1
+            } else {
+                depth
+            };
+            if matches!(
+                prop,
+                "schema" | "elementSchema" | "fields" | "mapValue" | "mapKey" | "enumValues"
+            ) {
                 max = max.max(walk(look, child, d, stack)?);
             }
         }
@@ -197,14 +261,34 @@ pub(crate) fn check_schema_depth(look: &Lookup<'_>, e: &Element, errors: &mut Ve
         Ok(max)
     }
     match walk(look, &e.id, 0, &mut Vec::new()) {
-        Err(at) => errors.push(err_at(e, &e.path, "recursiveSchema", format!("schema '{}' contains itself (through '{at}'); schemas cannot be recursive", e.id))),
-        Ok(d) if d > MAX => errors.push(err_at(e, &e.path, "schemaTooDeep", format!("schemas are nested {d} levels deep below '{}'; DTDL allows at most {MAX}", e.id))),
+        Err(at) => errors.push(err_at(
+            e,
+            &e.path,
+            "recursiveSchema",
+            format!(
+                "schema '{}' contains itself (through '{at}'); schemas cannot be recursive",
+                e.id
+            ),
+        )),
+        Ok(d) if d > MAX => errors.push(err_at(
+            e,
+            &e.path,
+            "schemaTooDeep",
+            format!(
+                "schemas are nested {d} levels deep below '{}'; DTDL allows at most {MAX}",
+                e.id
+            ),
+        )),
         Ok(_) => {}
     }
 }
 
 /// DTDL v2: a Property's schema may not be or contain an Array.
-pub(crate) fn check_property_no_array(look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelError>) {
+pub(crate) fn check_property_no_array(
+    look: &Lookup<'_>,
+    e: &Element,
+    errors: &mut Vec<ModelError>,
+) {
     let mut todo: Vec<&str> = e.refs("schema").collect();
     let mut seen = HashSet::new();
     while let Some(id) = todo.pop() {
@@ -225,7 +309,9 @@ pub(crate) fn check_property_no_array(look: &Lookup<'_>, e: &Element, errors: &m
 /// A Component's schema may not itself contain Components.
 pub(crate) fn check_component(look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelError>) {
     for schema in e.refs("schema") {
-        let Some(iface) = look.get(schema) else { continue };
+        let Some(iface) = look.get(schema) else {
+            continue;
+        };
         for c in iface.refs("contents") {
             if look.get(c).is_some_and(|x| x.class == "Component") {
                 errors.push(err_at(e, &e.path, "nestedComponent", format!("Component '{}' has schema '{}', which itself has Components; a Component's Interface cannot contain Components", e.str_prop("name").unwrap_or_default(), schema)));
@@ -251,7 +337,15 @@ pub(crate) fn check_enum(look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelE
         };
         if !ok {
             let want = if want_int { "an integer" } else { "a string" };
-            errors.push(err_at(ev, &ev.path, "wrongEnumValue", format!("enumValue of '{}' must be {want}, as the Enum's valueSchema says", ev.str_prop("name").unwrap_or_default())));
+            errors.push(err_at(
+                ev,
+                &ev.path,
+                "wrongEnumValue",
+                format!(
+                    "enumValue of '{}' must be {want}, as the Enum's valueSchema says",
+                    ev.str_prop("name").unwrap_or_default()
+                ),
+            ));
         }
         if !key.is_empty() {
             if values.contains(&key) {
@@ -264,8 +358,15 @@ pub(crate) fn check_enum(look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelE
 
 /// Unique names among an element's children (contents, fields, enumValues,
 /// relationship properties, request/response...).
-pub(crate) fn check_unique_names(mm: &Metamodel, look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelError>) {
-    let Some(cd) = mm.class(e.version, &e.class) else { return };
+pub(crate) fn check_unique_names(
+    mm: &Metamodel,
+    look: &Lookup<'_>,
+    e: &Element,
+    errors: &mut Vec<ModelError>,
+) {
+    let Some(cd) = mm.class(e.version, &e.class) else {
+        return;
+    };
     for (pname, pd) in &cd.properties {
         if pd.unique_properties.is_empty() {
             continue;
@@ -296,7 +397,9 @@ pub(crate) fn check_inherited_names(look: &Lookup<'_>, e: &Element, errors: &mut
         let Some(iface) = look.get(id) else { continue };
         for c in iface.refs("contents") {
             let Some(ce) = look.get(c) else { continue };
-            let Some(n) = ce.str_prop("name") else { continue };
+            let Some(n) = ce.str_prop("name") else {
+                continue;
+            };
             match by_name.get(n) {
                 Some(prev) if prev != c => {
                     errors.push(err_at(e, &e.path, "duplicateName", format!("Interface '{}' has two contents named '{n}' ('{prev}' and '{c}', one inherited through 'extends'); names must be unique across inherited contents", e.id)));
@@ -312,24 +415,58 @@ pub(crate) fn check_inherited_names(look: &Lookup<'_>, e: &Element, errors: &mut
 }
 
 /// Constraints co-types put on their element, e.g. a QuantitativeType needs a numeric schema.
-pub(crate) fn check_cotype_constraints(mm: &Metamodel, look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelError>) {
+pub(crate) fn check_cotype_constraints(
+    mm: &Metamodel,
+    look: &Lookup<'_>,
+    e: &Element,
+    errors: &mut Vec<ModelError>,
+) {
     for c in &e.cotypes {
         for anc in mm.supplemental_ancestry(c) {
-            let Some(st) = mm.supplemental_types.get(anc) else { continue };
+            let Some(st) = mm.supplemental_types.get(anc) else {
+                continue;
+            };
             for con in &st.constraints {
                 let vals: Vec<&str> = e.refs(&con.property).collect();
                 for v in vals {
-                    if !con.required_values.is_empty() && !con.required_values.iter().any(|r| r == v) {
-                        errors.push(err_at(e, &e.path, "cotypeConstraint", format!("co-type '{}' requires '{}' to be {}; found '{}'", term_of(mm, c), con.property, con.required_values_string.clone().unwrap_or_default(), term_of(mm, v))));
+                    if !con.required_values.is_empty()
+                        && !con.required_values.iter().any(|r| r == v)
+                    {
+                        errors.push(err_at(
+                            e,
+                            &e.path,
+                            "cotypeConstraint",
+                            format!(
+                                "co-type '{}' requires '{}' to be {}; found '{}'",
+                                term_of(mm, c),
+                                con.property,
+                                con.required_values_string.clone().unwrap_or_default(),
+                                term_of(mm, v)
+                            ),
+                        ));
                     }
                     if !con.required_types.is_empty() {
                         let Some(target) = look.get(v) else { continue };
                         let ok = con.required_types.iter().any(|t| {
-                            let name = t.strip_prefix("dtmi:dtdl:class:").and_then(|r| r.split(';').next()).unwrap_or(t);
+                            let name = t
+                                .strip_prefix("dtmi:dtdl:class:")
+                                .and_then(|r| r.split(';').next())
+                                .unwrap_or(t);
                             mm.is_a(target.version, &target.class, name)
                         });
                         if !ok {
-                            errors.push(err_at(e, &e.path, "cotypeConstraint", format!("co-type '{}' requires '{}' to be a {}; found a {}", term_of(mm, c), con.property, con.required_types_string.clone().unwrap_or_default(), target.class)));
+                            errors.push(err_at(
+                                e,
+                                &e.path,
+                                "cotypeConstraint",
+                                format!(
+                                    "co-type '{}' requires '{}' to be a {}; found a {}",
+                                    term_of(mm, c),
+                                    con.property,
+                                    con.required_types_string.clone().unwrap_or_default(),
+                                    target.class
+                                ),
+                            ));
                         }
                     }
                 }
@@ -339,7 +476,13 @@ pub(crate) fn check_cotype_constraints(mm: &Metamodel, look: &Lookup<'_>, e: &El
 }
 
 /// Runs every batch-level check on the batch's elements.
-pub(crate) fn check_batch(mm: &Metamodel, order: &[String], refs: &[PendingRef], look: &Lookup<'_>, errors: &mut Vec<ModelError>) {
+pub(crate) fn check_batch(
+    mm: &Metamodel,
+    order: &[String],
+    refs: &[PendingRef],
+    look: &Lookup<'_>,
+    errors: &mut Vec<ModelError>,
+) {
     let before = errors.len();
     check_refs(mm, refs, look, errors);
     if errors.len() > before {
@@ -347,7 +490,9 @@ pub(crate) fn check_batch(mm: &Metamodel, order: &[String], refs: &[PendingRef],
         return;
     }
     for id in order {
-        let Some(e) = look.batch.get(id) else { continue };
+        let Some(e) = look.batch.get(id) else {
+            continue;
+        };
         match e.class.as_str() {
             "Interface" => {
                 check_extends(look, e, errors);

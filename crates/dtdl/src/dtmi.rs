@@ -98,10 +98,7 @@ fn is_any_segment(s: &str) -> bool {
 
 fn is_number(s: &str, max_digits: usize) -> bool {
     let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= max_digits
-        && b[0] != b'0'
-        && b.iter().all(u8::is_ascii_digit)
+    !b.is_empty() && b.len() <= max_digits && b[0] != b'0' && b.iter().all(u8::is_ascii_digit)
 }
 
 fn check_version(v: &str, allow_minor: bool) -> bool {
@@ -163,6 +160,7 @@ pub(crate) fn is_valid_id(s: &str, version: u8) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -29,13 +29,10 @@ pub(crate) struct Metamodel {
 pub(crate) struct VersionModel {
     pub context: HashMap<String, String>,
     pub classes: HashMap<String, ClassDef>,
-    pub descendant_controls: Vec<DescendantControl>,
     pub identifier: IdentifierDef,
     pub reserved_prefixes: Vec<String>,
-    pub partition_max_bytes: Option<u64>,
     pub apocrypha: HashMap<String, String>,
     pub restrict_keywords: bool,
-    pub allow_undefined_extensions_by_default: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,36 +88,14 @@ pub(crate) struct PropDef {
     #[serde(default)]
     pub id_required: bool,
     #[serde(default)]
-    pub unique_among: Vec<ClassProp>,
-    #[serde(default)]
     pub unique_properties: Vec<String>,
     pub dtmi_segment: Option<String>,
-    pub value: Option<Value>,
     pub default_language: Option<String>,
-    #[serde(default)]
-    pub deprecated: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DescendantControl {
-    pub allow_self: bool,
-    pub defining_class: String,
-    pub root_class: String,
-    pub narrow: bool,
-    pub properties: Vec<String>,
-    pub max_depth: Option<usize>,
-    pub max_count: Option<usize>,
-    pub exclude_type: Option<String>,
-    pub datatype_property: Option<String>,
-    #[serde(default)]
-    pub import_properties: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Extension {
-    pub version: u8,
     pub implicit_version: Option<u8>,
     pub terms: HashMap<String, String>,
     #[serde(default)]
@@ -135,7 +110,6 @@ pub(crate) struct SupplementalType {
     pub constraints: Vec<SupplementalConstraint>,
     pub cotypes: Vec<String>,
     pub cotype_versions: Vec<u8>,
-    pub extension_context: String,
     pub extension_kind: String,
     pub parent: Option<String>,
     pub properties: BTreeMap<String, SupplementalProp>,
@@ -280,6 +254,7 @@ pub(crate) fn metamodel() -> &'static Metamodel {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -293,7 +268,10 @@ mod tests {
         assert!(mm.is_a(3, "Object", "Schema"));
         assert!(!mm.is_a(3, "Object", "Content"));
         assert_eq!(
-            mm.index(3).class_by_type.get("Telemetry").map(String::as_str),
+            mm.index(3)
+                .class_by_type
+                .get("Telemetry")
+                .map(String::as_str),
             Some("Telemetry")
         );
     }

@@ -185,7 +185,12 @@ fn info(e: &Element, defined_in: &str) -> ContentInfo {
         display_name: e.lang("displayName"),
         description: e.lang("description"),
         semantic_types: e.cotypes.clone(),
-        unit: e.sup_props.get("unit").and_then(|v| v.first()).and_then(Val::as_ref_id).map(String::from),
+        unit: e
+            .sup_props
+            .get("unit")
+            .and_then(|v| v.first())
+            .and_then(Val::as_ref_id)
+            .map(String::from),
     }
 }
 
@@ -193,7 +198,9 @@ pub(crate) fn build_schema(look: &Lookup<'_>, id: &str, depth: usize) -> Schema 
     if depth > 16 {
         return Schema::Unknown;
     }
-    let Some(e) = look.get(id) else { return Schema::Unknown };
+    let Some(e) = look.get(id) else {
+        return Schema::Unknown;
+    };
     match e.class.as_str() {
         "Boolean" => Schema::Boolean,
         "Date" => Schema::Date,
@@ -206,11 +213,19 @@ pub(crate) fn build_schema(look: &Lookup<'_>, id: &str, depth: usize) -> Schema 
         "String" => Schema::String,
         "Time" => Schema::Time,
         "Array" => Schema::Array {
-            element: Arc::new(e.refs("elementSchema").next().map_or(Schema::Unknown, |s| build_schema(look, s, depth + 1))),
+            element: Arc::new(
+                e.refs("elementSchema")
+                    .next()
+                    .map_or(Schema::Unknown, |s| build_schema(look, s, depth + 1)),
+            ),
         },
         "Enum" => {
             let vs = e.refs("valueSchema").next().unwrap_or_default();
-            let value_schema = if vs.contains(":integer;") { EnumValueSchema::Integer } else { EnumValueSchema::String };
+            let value_schema = if vs.contains(":integer;") {
+                EnumValueSchema::Integer
+            } else {
+                EnumValueSchema::String
+            };
             let values = e
                 .refs("enumValues")
                 .filter_map(|v| look.get(v))
@@ -224,14 +239,32 @@ pub(crate) fn build_schema(look: &Lookup<'_>, id: &str, depth: usize) -> Schema 
                     display_name: ev.lang("displayName"),
                 })
                 .collect();
-            Schema::Enum { value_schema, values }
+            Schema::Enum {
+                value_schema,
+                values,
+            }
         }
         "Map" => {
-            let key_name = e.refs("mapKey").next().and_then(|k| look.get(k)).and_then(|k| k.str_prop("name")).unwrap_or_default().to_string();
+            let key_name = e
+                .refs("mapKey")
+                .next()
+                .and_then(|k| look.get(k))
+                .and_then(|k| k.str_prop("name"))
+                .unwrap_or_default()
+                .to_string();
             let mv = e.refs("mapValue").next().and_then(|k| look.get(k));
-            let value_name = mv.and_then(|m| m.str_prop("name")).unwrap_or_default().to_string();
-            let value = mv.and_then(|m| m.refs("schema").next()).map_or(Schema::Unknown, |s| build_schema(look, s, depth + 1));
-            Schema::Map { key_name, value_name, value: Arc::new(value) }
+            let value_name = mv
+                .and_then(|m| m.str_prop("name"))
+                .unwrap_or_default()
+                .to_string();
+            let value = mv
+                .and_then(|m| m.refs("schema").next())
+                .map_or(Schema::Unknown, |s| build_schema(look, s, depth + 1));
+            Schema::Map {
+                key_name,
+                value_name,
+                value: Arc::new(value),
+            }
         }
         "Object" => Schema::Object {
             fields: e
@@ -239,7 +272,11 @@ pub(crate) fn build_schema(look: &Lookup<'_>, id: &str, depth: usize) -> Schema 
                 .filter_map(|f| look.get(f))
                 .map(|f| FieldDef {
                     name: f.str_prop("name").unwrap_or_default().to_string(),
-                    schema: Arc::new(f.refs("schema").next().map_or(Schema::Unknown, |s| build_schema(look, s, depth + 1))),
+                    schema: Arc::new(
+                        f.refs("schema")
+                            .next()
+                            .map_or(Schema::Unknown, |s| build_schema(look, s, depth + 1)),
+                    ),
                     display_name: f.lang("displayName"),
                 })
                 .collect(),
@@ -249,20 +286,30 @@ pub(crate) fn build_schema(look: &Lookup<'_>, id: &str, depth: usize) -> Schema 
 }
 
 fn schema_of(look: &Lookup<'_>, e: &Element) -> Arc<Schema> {
-    Arc::new(e.refs("schema").next().map_or(Schema::Unknown, |s| build_schema(look, s, 0)))
+    Arc::new(
+        e.refs("schema")
+            .next()
+            .map_or(Schema::Unknown, |s| build_schema(look, s, 0)),
+    )
 }
 
 fn property_def(look: &Lookup<'_>, e: &Element, defined_in: &str) -> PropertyDef {
     PropertyDef {
         info: info(e, defined_in),
         schema: schema_of(look, e),
-        writable: matches!(e.props.get("writable").and_then(|v| v.first()), Some(Val::Bool(true))),
+        writable: matches!(
+            e.props.get("writable").and_then(|v| v.first()),
+            Some(Val::Bool(true))
+        ),
     }
 }
 
 fn payload(look: &Lookup<'_>, e: &Element, prop: &str) -> Option<PayloadDef> {
     let p = look.get(e.refs(prop).next()?)?;
-    Some(PayloadDef { name: p.str_prop("name").unwrap_or_default().to_string(), schema: schema_of(look, p) })
+    Some(PayloadDef {
+        name: p.str_prop("name").unwrap_or_default().to_string(),
+        schema: schema_of(look, p),
+    })
 }
 
 fn int_prop(e: &Element, name: &str) -> Option<u32> {
@@ -295,7 +342,9 @@ pub(crate) fn expand(look: &Lookup<'_>, id: &str) -> Option<ExpandedModel> {
         if !seen.insert(iid.clone()) {
             continue;
         }
-        let Some(iface) = look.get(&iid) else { continue };
+        let Some(iface) = look.get(&iid) else {
+            continue;
+        };
         if iid != id {
             m.ancestors.insert(iid.clone());
         }
@@ -310,16 +359,34 @@ pub(crate) fn expand(look: &Lookup<'_>, id: &str) -> Option<ExpandedModel> {
                     m.properties.insert(name, property_def(look, c, &iid));
                 }
                 "Telemetry" => {
-                    m.telemetries.insert(name, TelemetryDef { info: info(c, &iid), schema: schema_of(look, c) });
+                    m.telemetries.insert(
+                        name,
+                        TelemetryDef {
+                            info: info(c, &iid),
+                            schema: schema_of(look, c),
+                        },
+                    );
                 }
                 "Command" => {
-                    m.commands.insert(name, CommandDef { info: info(c, &iid), request: payload(look, c, "request"), response: payload(look, c, "response") });
+                    m.commands.insert(
+                        name,
+                        CommandDef {
+                            info: info(c, &iid),
+                            request: payload(look, c, "request"),
+                            response: payload(look, c, "response"),
+                        },
+                    );
                 }
                 "Relationship" => {
                     let properties = c
                         .refs("properties")
                         .filter_map(|p| look.get(p))
-                        .map(|p| (p.str_prop("name").unwrap_or_default().to_string(), property_def(look, p, &iid)))
+                        .map(|p| {
+                            (
+                                p.str_prop("name").unwrap_or_default().to_string(),
+                                property_def(look, p, &iid),
+                            )
+                        })
                         .collect();
                     m.relationships.insert(
                         name,
@@ -328,13 +395,22 @@ pub(crate) fn expand(look: &Lookup<'_>, id: &str) -> Option<ExpandedModel> {
                             target: c.str_prop("target").map(String::from),
                             min_multiplicity: int_prop(c, "minMultiplicity"),
                             max_multiplicity: int_prop(c, "maxMultiplicity"),
-                            writable: matches!(c.props.get("writable").and_then(|v| v.first()), Some(Val::Bool(true))),
+                            writable: matches!(
+                                c.props.get("writable").and_then(|v| v.first()),
+                                Some(Val::Bool(true))
+                            ),
                             properties,
                         },
                     );
                 }
                 "Component" => {
-                    m.components.insert(name, ComponentDef { info: info(c, &iid), schema: c.refs("schema").next().unwrap_or_default().to_string() });
+                    m.components.insert(
+                        name,
+                        ComponentDef {
+                            info: info(c, &iid),
+                            schema: c.refs("schema").next().unwrap_or_default().to_string(),
+                        },
+                    );
                 }
                 _ => {}
             }

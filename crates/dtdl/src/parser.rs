@@ -8,7 +8,7 @@ use crate::dtmi::{is_generic_dtmi, is_valid_id, version_parts};
 use crate::error::ModelError;
 use crate::metamodel::{Metamodel, PropDef, SupplementalProp, metamodel};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// How to treat extensions (contexts and co-types) this parser does not know.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,7 +27,10 @@ pub(crate) enum Val {
     Bool(bool),
     Lang(BTreeMap<String, String>),
     /// A reference to another element (inline children are references too).
-    Ref { id: String, inline: bool },
+    Ref {
+        id: String,
+        inline: bool,
+    },
 }
 
 impl Val {
@@ -51,7 +54,6 @@ pub(crate) struct Element {
     /// Properties of supplemental (co-)types, by property name (e.g. `unit`).
     pub sup_props: BTreeMap<String, Vec<Val>>,
     pub parent: Option<String>,
-    pub parent_prop: Option<String>,
     /// The top-level element (model) this element is defined in.
     pub top: String,
     /// The nearest Interface (itself, for an Interface): elements other than
@@ -95,7 +97,6 @@ pub(crate) struct PendingRef {
     pub versions: Option<Vec<u8>>,
     pub values: Option<Vec<String>>,
     pub path: String,
-    pub doc: Option<usize>,
     pub top: String,
     /// For a co-type's property: the required type of the value and, for v3
     /// units, the enum the value must belong to.
@@ -310,7 +311,12 @@ impl<'a> Parser<'a> {
 
     // ---------------------------------------------------------------- contexts
 
-    fn child_ctx(&mut self, parent: &Ctx, ctx_val: Option<&Value>, path: &str) -> Result<Ctx, Fatal> {
+    fn child_ctx(
+        &mut self,
+        parent: &Ctx,
+        ctx_val: Option<&Value>,
+        path: &str,
+    ) -> Result<Ctx, Fatal> {
         let cpath = path_key(path, "@context");
         let Some(cv) = ctx_val else {
             if parent.version == 0 {
@@ -394,14 +400,20 @@ impl<'a> Parser<'a> {
             let s = strs[i];
             let p = path_index(&cpath, i);
             if !is_generic_dtmi(s) {
-                self.err(&p, "invalidContext", format!("'{s}' is not a valid context DTMI"));
+                self.err(
+                    &p,
+                    "invalidContext",
+                    format!("'{s}' is not a valid context DTMI"),
+                );
                 return Err(Fatal);
             }
             if s.contains('#') {
                 self.err(
                     &p,
                     "invalidContext",
-                    format!("'{s}': context fragments (limit specifiers) are only allowed in DTDL v4"),
+                    format!(
+                        "'{s}': context fragments (limit specifiers) are only allowed in DTDL v4"
+                    ),
                 );
                 return Err(Fatal);
             }
@@ -415,7 +427,11 @@ impl<'a> Parser<'a> {
                 return Err(Fatal);
             }
             if s != format!("dtmi:dtdl:context;{major}") {
-                self.err(&p, "invalidContext", format!("'{s}' is not a valid DTDL context"));
+                self.err(
+                    &p,
+                    "invalidContext",
+                    format!("'{s}' is not a valid DTDL context"),
+                );
                 return Err(Fatal);
             }
             if parent.version != 0 && parent.version != major as u8 {
@@ -461,7 +477,11 @@ impl<'a> Parser<'a> {
                 return Err(Fatal);
             }
             if !is_generic_dtmi(s) || s.contains('#') || !is_valid_id(s, ctx.version) {
-                self.err(&p, "invalidContext", format!("'{s}' is not a valid context DTMI"));
+                self.err(
+                    &p,
+                    "invalidContext",
+                    format!("'{s}' is not a valid context DTMI"),
+                );
                 return Err(Fatal);
             }
             if version_parts(s).0 == 0 {
@@ -516,7 +536,11 @@ impl<'a> Parser<'a> {
         }
         if let Some(rest) = s.strip_prefix("dtmi:dtdl:class:") {
             let (name, ver) = rest.split_once(';').unwrap_or((rest, ""));
-            let known = self.mm.versions.values().any(|v| v.classes.contains_key(name))
+            let known = self
+                .mm
+                .versions
+                .values()
+                .any(|v| v.classes.contains_key(name))
                 || V4_ONLY_CLASSES.contains(&name);
             return known && matches!(ver, "2" | "3" | "4");
         }
@@ -539,7 +563,11 @@ impl<'a> Parser<'a> {
         top_level: bool,
     ) -> Option<String> {
         let Value::Object(obj) = v else {
-            self.err(path, "notAnObject", format!("expected an element (JSON object), found {}", describe(v)));
+            self.err(
+                path,
+                "notAnObject",
+                format!("expected an element (JSON object), found {}", describe(v)),
+            );
             return None;
         };
         let ctx = match self.child_ctx(parent_ctx, obj.get("@context"), path) {
@@ -549,9 +577,7 @@ impl<'a> Parser<'a> {
         if !top_level && obj.contains_key("@context") && parent_ctx.version == 0 {
             // unreachable in practice: nested elements always have a parent context
         }
-        let Some(vm) = self.mm.version(ctx.version) else {
-            return None;
-        };
+        let vm = self.mm.version(ctx.version)?;
         let restrict = vm.restrict_keywords;
 
         // Keywords.
@@ -560,7 +586,11 @@ impl<'a> Parser<'a> {
                 continue;
             }
             if k == "@graph" {
-                self.err(&path_key(path, k), "graphDisallowed", "@graph is not allowed in DTDL".into());
+                self.err(
+                    &path_key(path, k),
+                    "graphDisallowed",
+                    "@graph is not allowed in DTDL".into(),
+                );
             } else if restrict {
                 self.err(
                     &path_key(path, k),
@@ -596,7 +626,11 @@ impl<'a> Parser<'a> {
             Some(Value::String(s)) => {
                 let p = path_key(path, "@id");
                 if s.is_empty() {
-                    self.err(&p, "invalidId", "@id is empty; give a DTMI such as \"dtmi:com:example:Thing;1\"".into());
+                    self.err(
+                        &p,
+                        "invalidId",
+                        "@id is empty; give a DTMI such as \"dtmi:com:example:Thing;1\"".into(),
+                    );
                     return None;
                 }
                 let max = if class == "Interface" {
@@ -618,11 +652,19 @@ impl<'a> Parser<'a> {
                     } else {
                         "'dtmi:' + segments (letters, digits, underscores; starting with a letter, not ending with '_') separated by ':', optionally ';' and a version such as 1 or 1.2"
                     };
-                    self.err(&p, "invalidId", format!("@id '{s}' is not a valid DTMI for DTDL v{}: expected {rule}", ctx.version));
+                    self.err(
+                        &p,
+                        "invalidId",
+                        format!(
+                            "@id '{s}' is not a valid DTMI for DTDL v{}: expected {rule}",
+                            ctx.version
+                        ),
+                    );
                     return None;
                 }
                 if !self.allow_reserved {
-                    let mut reserved: Vec<&str> = vm.reserved_prefixes.iter().map(String::as_str).collect();
+                    let mut reserved: Vec<&str> =
+                        vm.reserved_prefixes.iter().map(String::as_str).collect();
                     for a in &ctx.affiliates {
                         if let Some(e) = self.mm.extensions.get(a) {
                             reserved.extend(e.reserved_prefixes.iter().map(String::as_str));
@@ -636,13 +678,19 @@ impl<'a> Parser<'a> {
                 s.clone()
             }
             Some(other) => {
-                self.err(&path_key(path, "@id"), "invalidId", format!("@id must be a string DTMI, found {}", describe(other)));
+                self.err(
+                    &path_key(path, "@id"),
+                    "invalidId",
+                    format!("@id must be a string DTMI, found {}", describe(other)),
+                );
                 return None;
             }
             None => {
                 if id_required || top_level {
                     let what = match parent {
-                        Some((pid, pname, _)) => format!("a {class} given as value of '{pname}' of {pid} must have an @id"),
+                        Some((pid, pname, _)) => format!(
+                            "a {class} given as value of '{pname}' of {pid} must have an @id"
+                        ),
                         None => format!("the top-level {class} must have an @id (its DTMI)"),
                     };
                     self.err(path, "missingId", what);
@@ -653,7 +701,9 @@ impl<'a> Parser<'a> {
                 if let Some(sp) = seg_prop {
                     match obj.get(sp) {
                         Some(Value::String(s)) => seg = format!(":__{s}"),
-                        Some(Value::Number(n)) => seg = format!(":__{}", n.to_string().replace('.', "_")),
+                        Some(Value::Number(n)) => {
+                            seg = format!(":__{}", n.to_string().replace('.', "_"))
+                        }
                         _ => {}
                     }
                 }
@@ -667,7 +717,13 @@ impl<'a> Parser<'a> {
         };
         if self.elements.contains_key(&id) || (self.known)(&id) {
             if obj.contains_key("@id") {
-                self.err(path, "duplicateDefinition", format!("'{id}' is defined more than once; every element identifier must be unique"));
+                self.err(
+                    path,
+                    "duplicateDefinition",
+                    format!(
+                        "'{id}' is defined more than once; every element identifier must be unique"
+                    ),
+                );
             } else if let Some(sp) = seg_prop {
                 let val = obj.get(sp).map(describe).unwrap_or_default();
                 let pname = parent.map(|p| p.1).unwrap_or_default();
@@ -677,14 +733,22 @@ impl<'a> Parser<'a> {
                     format!("another element of '{pname}' already has {sp} {val}; {sp}s must be unique there"),
                 );
             } else {
-                self.err(path, "duplicateDefinition", format!("'{id}' is defined more than once"));
+                self.err(
+                    path,
+                    "duplicateDefinition",
+                    format!("'{id}' is defined more than once"),
+                );
             }
             return None;
         }
         if top_level {
             self.top = id.clone();
         }
-        let top = if top_level { id.clone() } else { self.top.clone() };
+        let top = if top_level {
+            id.clone()
+        } else {
+            self.top.clone()
+        };
 
         let partition = if class == "Interface" {
             id.clone()
@@ -704,7 +768,6 @@ impl<'a> Parser<'a> {
             props: BTreeMap::new(),
             sup_props: BTreeMap::new(),
             parent: parent.map(|p| p.0.to_string()),
-            parent_prop: parent.map(|p| p.1.to_string()),
             top,
             doc: self.doc,
             path: path.to_string(),
@@ -736,9 +799,15 @@ impl<'a> Parser<'a> {
                     self.err(&kpath, "duplicateProperty", format!("property '{pname}' is given twice (as '{prev}' and as '{key}'); give it once"));
                     continue;
                 }
-                let Some(pd) = class_def.properties.get(&pname) else { continue };
+                let Some(pd) = class_def.properties.get(&pname) else {
+                    continue;
+                };
                 if !pd.allowed {
-                    self.err(&kpath, "propertyNotAllowed", format!("property '{pname}' cannot be set on a {class}"));
+                    self.err(
+                        &kpath,
+                        "propertyNotAllowed",
+                        format!("property '{pname}' cannot be set on a {class}"),
+                    );
                     continue;
                 }
                 let vals = self.parse_prop_values(&ctx, &id, &class, &pname, pd, val, &kpath);
@@ -748,7 +817,8 @@ impl<'a> Parser<'a> {
             // Supplemental property of a co-type (e.g. `unit`).
             let resolved = self.resolve(&ctx, key);
             let sup = sup_defs.iter().find(|(pid, sp)| {
-                resolved.as_deref() == Some(pid.as_str()) || (key == &sp.property_name && resolved.is_none())
+                resolved.as_deref() == Some(pid.as_str())
+                    || (key == &sp.property_name && resolved.is_none())
             });
             if let Some((pid, sp)) = sup {
                 let sname = sp.property_name.clone();
@@ -764,31 +834,56 @@ impl<'a> Parser<'a> {
             let apo = &vm.apocrypha;
             let verdict = |k: &str| apo.get(k).map(String::as_str).unwrap_or("invalid");
             let (kind, ok) = if resolved.is_some() {
-                ("irrelevantDtmiOrTermAsProperty", match verdict("irrelevantDtmiOrTermAsProperty") {
-                    "valid" => true,
-                    "tenable" => ctx.incomplete,
-                    _ => false,
-                })
+                (
+                    "irrelevantDtmiOrTermAsProperty",
+                    match verdict("irrelevantDtmiOrTermAsProperty") {
+                        "valid" => true,
+                        "tenable" => ctx.incomplete,
+                        _ => false,
+                    },
+                )
             } else if key.starts_with("dtmi:") {
-                ("invalidDtmiAsProperty", verdict("invalidDtmiAsProperty") == "valid")
+                (
+                    "invalidDtmiAsProperty",
+                    verdict("invalidDtmiAsProperty") == "valid",
+                )
             } else if key.contains(':') {
-                ("notDtmiNorTermAsProperty", verdict("notDtmiNorTermAsProperty") == "valid")
+                (
+                    "notDtmiNorTermAsProperty",
+                    verdict("notDtmiNorTermAsProperty") == "valid",
+                )
             } else {
-                ("undefinedTermAsProperty", match verdict("undefinedTermAsProperty") {
-                    "valid" => true,
-                    "tenable" => ctx.incomplete,
-                    _ => false,
-                })
+                (
+                    "undefinedTermAsProperty",
+                    match verdict("undefinedTermAsProperty") {
+                        "valid" => true,
+                        "tenable" => ctx.incomplete,
+                        _ => false,
+                    },
+                )
             };
-            let allowed_props: Vec<&str> = class_def.properties.iter().filter(|(_, p)| p.allowed).map(|(n, _)| n.as_str()).collect();
+            let allowed_props: Vec<&str> = class_def
+                .properties
+                .iter()
+                .filter(|(_, p)| p.allowed)
+                .map(|(n, _)| n.as_str())
+                .collect();
             if !ok {
                 let why = match kind {
                     "invalidDtmiAsProperty" => format!("'{key}' is not a valid DTMI"),
-                    "notDtmiNorTermAsProperty" => format!("'{key}' is neither a DTDL term nor a DTMI"),
-                    "irrelevantDtmiOrTermAsProperty" => format!("'{key}' is not a property of {class}"),
+                    "notDtmiNorTermAsProperty" => {
+                        format!("'{key}' is neither a DTDL term nor a DTMI")
+                    }
+                    "irrelevantDtmiOrTermAsProperty" => {
+                        format!("'{key}' is not a property of {class}")
+                    }
                     _ => format!("'{key}' is not a DTDL v{} term", ctx.version),
                 };
-                self.err(&kpath, "unknownProperty", format!("{why}; a {class} may have: {}", allowed_props.join(", ")));
+                self.err(
+                    &kpath,
+                    "unknownProperty",
+                    format!("{why}; a {class} may have: {}", allowed_props.join(", ")),
+                );
                 continue;
             }
             if el.undefined_types.is_empty() {
@@ -808,7 +903,11 @@ impl<'a> Parser<'a> {
             let count = el.props.get(pname).map_or(0, Vec::len);
             let min = pd.min_count.unwrap_or(if pd.optional { 0 } else { 1 });
             if count < min {
-                self.err(path, "missingProperty", format!("a {class} must have '{pname}'"));
+                self.err(
+                    path,
+                    "missingProperty",
+                    format!("a {class} must have '{pname}'"),
+                );
             }
         }
         for (pid, sp) in &sup_defs {
@@ -821,7 +920,11 @@ impl<'a> Parser<'a> {
                     .find(|(_, s)| s.properties.contains_key(pid))
                     .map(|(k, _)| term_of(self.mm, k))
                     .unwrap_or_default();
-                self.err(path, "missingCotypeProperty", format!("co-type {cot} requires property '{}'", sp.property_name));
+                self.err(
+                    path,
+                    "missingCotypeProperty",
+                    format!("co-type {cot} requires property '{}'", sp.property_name),
+                );
             }
         }
         let _ = explicit_type;
@@ -870,7 +973,11 @@ impl<'a> Parser<'a> {
                     return Some((expected.to_string(), Vec::new(), Vec::new(), false));
                 }
                 let allowed = concrete_list(mm, ctx.version, expected);
-                self.err(path, "missingType", format!("this element has no @type; it must be one of: {allowed}"));
+                self.err(
+                    path,
+                    "missingType",
+                    format!("this element has no @type; it must be one of: {allowed}"),
+                );
                 return None;
             }
             Some(Value::String(s)) => vec![s.clone()],
@@ -880,7 +987,11 @@ impl<'a> Parser<'a> {
                     match t {
                         Value::String(s) => out.push(s.clone()),
                         other => {
-                            self.err(&path_index(&tpath, i), "invalidType", format!("@type entries must be strings, found {}", describe(other)));
+                            self.err(
+                                &path_index(&tpath, i),
+                                "invalidType",
+                                format!("@type entries must be strings, found {}", describe(other)),
+                            );
                             return None;
                         }
                     }
@@ -888,7 +999,14 @@ impl<'a> Parser<'a> {
                 out
             }
             Some(other) => {
-                self.err(&tpath, "invalidType", format!("@type must be a string or a non-empty array of strings, found {}", describe(other)));
+                self.err(
+                    &tpath,
+                    "invalidType",
+                    format!(
+                        "@type must be a string or a non-empty array of strings, found {}",
+                        describe(other)
+                    ),
+                );
                 return None;
             }
         };
@@ -896,17 +1014,30 @@ impl<'a> Parser<'a> {
         let mut cotypes: Vec<String> = Vec::new();
         let mut undefined = Vec::new();
         let mut ok = true;
-        let expected_concrete = vm.classes.get(expected).map(|c| c.concrete.clone()).unwrap_or_default();
+        let expected_concrete = vm
+            .classes
+            .get(expected)
+            .map(|c| c.concrete.clone())
+            .unwrap_or_default();
         for t in &strings {
             if let Some(cname) = idx.class_by_type.get(t.as_str()) {
-                if expected_concrete.contains(cname) || (cname == expected && vm.classes.get(expected).is_some_and(|c| !c.is_abstract)) {
+                if expected_concrete.contains(cname)
+                    || (cname == expected
+                        && vm.classes.get(expected).is_some_and(|c| !c.is_abstract))
+                {
                     if !material.contains(cname) {
                         material.push(cname.clone());
                     }
                     continue;
                 }
                 let allowed = concrete_list(mm, ctx.version, expected);
-                self.err(&tpath, "wrongType", format!("@type '{t}' is not allowed here; this value must be one of: {allowed}"));
+                self.err(
+                    &tpath,
+                    "wrongType",
+                    format!(
+                        "@type '{t}' is not allowed here; this value must be one of: {allowed}"
+                    ),
+                );
                 ok = false;
                 continue;
             }
@@ -918,19 +1049,35 @@ impl<'a> Parser<'a> {
             }
             let Some(sid) = self.resolve(ctx, t) else {
                 if t.starts_with("dtmi:") {
-                    self.err(&tpath, "invalidCotype", format!("co-type '{t}' is not a valid DTMI"));
+                    self.err(
+                        &tpath,
+                        "invalidCotype",
+                        format!("co-type '{t}' is not a valid DTMI"),
+                    );
                     ok = false;
                     continue;
                 }
-                let key = if t.contains(':') { "notDtmiNorTermAsCotype" } else { "undefinedTermAsCotype" };
-                let verdict = vm.apocrypha.get(key).map(String::as_str).unwrap_or("invalid");
+                let key = if t.contains(':') {
+                    "notDtmiNorTermAsCotype"
+                } else {
+                    "undefinedTermAsCotype"
+                };
+                let verdict = vm
+                    .apocrypha
+                    .get(key)
+                    .map(String::as_str)
+                    .unwrap_or("invalid");
                 let accept = match verdict {
                     "valid" => true,
                     "tenable" => ctx.incomplete,
                     _ => false,
                 };
                 if !accept {
-                    let why = if t.contains(':') { "is neither a DTDL term nor a DTMI" } else { "is not a term of the DTDL context or its extensions" };
+                    let why = if t.contains(':') {
+                        "is neither a DTDL term nor a DTMI"
+                    } else {
+                        "is not a term of the DTDL context or its extensions"
+                    };
                     self.err(&tpath, "undefinedCotype", format!("co-type '{t}' {why}; undefined co-types need an undefined extension context and the option to allow undefined extensions"));
                     ok = false;
                     continue;
@@ -942,18 +1089,30 @@ impl<'a> Parser<'a> {
                 if ctx.incomplete {
                     undefined.push(t.clone());
                 } else {
-                    self.err(&tpath, "undefinedCotype", format!("'{t}' cannot be used as a co-type in DTDL v{}", ctx.version));
+                    self.err(
+                        &tpath,
+                        "undefinedCotype",
+                        format!("'{t}' cannot be used as a co-type in DTDL v{}", ctx.version),
+                    );
                     ok = false;
                 }
                 continue;
             };
             if st.is_abstract {
-                self.err(&tpath, "abstractCotype", format!("co-type '{t}' is abstract; use one of its specific types"));
+                self.err(
+                    &tpath,
+                    "abstractCotype",
+                    format!("co-type '{t}' is abstract; use one of its specific types"),
+                );
                 ok = false;
                 continue;
             }
             if matches!(st.extension_kind.as_str(), "Unit" | "UnitAttribute") {
-                self.err(&tpath, "wrongType", format!("'{t}' is a unit, not a type for this element"));
+                self.err(
+                    &tpath,
+                    "wrongType",
+                    format!("'{t}' is a unit, not a type for this element"),
+                );
                 ok = false;
                 continue;
             }
@@ -966,23 +1125,52 @@ impl<'a> Parser<'a> {
         }
         if material.is_empty() {
             let allowed = concrete_list(mm, ctx.version, expected);
-            self.err(&tpath, "missingMaterialType", format!("@type has no DTDL type; it must include one of: {allowed}"));
+            self.err(
+                &tpath,
+                "missingMaterialType",
+                format!("@type has no DTDL type; it must include one of: {allowed}"),
+            );
             return None;
         }
         if material.len() > 1 {
-            self.err(&tpath, "multipleTypes", format!("@type gives more than one DTDL type ({}); give exactly one", material.join(" and ")));
+            self.err(
+                &tpath,
+                "multipleTypes",
+                format!(
+                    "@type gives more than one DTDL type ({}); give exactly one",
+                    material.join(" and ")
+                ),
+            );
             return None;
         }
         let class = material.swap_remove(0);
         let mut good = true;
         let mut semantic = 0;
         for c in &cotypes {
-            let Some(st) = mm.supplemental_types.get(c) else { continue };
+            let Some(st) = mm.supplemental_types.get(c) else {
+                continue;
+            };
             if !st.cotypes.iter().any(|k| k == &class) {
-                self.err(&tpath, "invalidCotype", format!("co-type '{}' cannot be used with {class}; it applies to {}", term_of(mm, c), st.cotypes.join(" or ")));
+                self.err(
+                    &tpath,
+                    "invalidCotype",
+                    format!(
+                        "co-type '{}' cannot be used with {class}; it applies to {}",
+                        term_of(mm, c),
+                        st.cotypes.join(" or ")
+                    ),
+                );
                 good = false;
             } else if !st.cotype_versions.contains(&ctx.version) {
-                self.err(&tpath, "invalidCotype", format!("co-type '{}' cannot be used in DTDL v{}", term_of(mm, c), ctx.version));
+                self.err(
+                    &tpath,
+                    "invalidCotype",
+                    format!(
+                        "co-type '{}' cannot be used in DTDL v{}",
+                        term_of(mm, c),
+                        ctx.version
+                    ),
+                );
                 good = false;
             }
             if st.extension_kind == "SemanticType" {
@@ -990,7 +1178,11 @@ impl<'a> Parser<'a> {
             }
         }
         if ctx.version == 2 && semantic > 1 {
-            self.err(&tpath, "multipleSemanticTypes", "DTDL v2 allows at most one semantic type per element".into());
+            self.err(
+                &tpath,
+                "multipleSemanticTypes",
+                "DTDL v2 allows at most one semantic type per element".into(),
+            );
             good = false;
         }
         if !good {
@@ -1022,11 +1214,19 @@ impl<'a> Parser<'a> {
                 }
                 Some(dt) => {
                     let items: Vec<(String, &Value)> = match val {
-                        Value::Array(a) => a.iter().enumerate().map(|(i, v)| (path_index(path, i), v)).collect(),
+                        Value::Array(a) => a
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| (path_index(path, i), v))
+                            .collect(),
                         v => vec![(path.to_string(), v)],
                     };
                     if items.len() > 1 && !pd.plural {
-                        self.err(path, "tooManyValues", format!("'{pname}' takes a single value, found {}", items.len()));
+                        self.err(
+                            path,
+                            "tooManyValues",
+                            format!("'{pname}' takes a single value, found {}", items.len()),
+                        );
                         return out;
                     }
                     if items.is_empty() && !pd.optional {
@@ -1041,11 +1241,19 @@ impl<'a> Parser<'a> {
                 None => {
                     // A literal of any type (EnumValue.enumValue): string or integer.
                     let items: Vec<(String, &Value)> = match val {
-                        Value::Array(a) => a.iter().enumerate().map(|(i, v)| (path_index(path, i), v)).collect(),
+                        Value::Array(a) => a
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| (path_index(path, i), v))
+                            .collect(),
                         v => vec![(path.to_string(), v)],
                     };
                     if items.len() > 1 && !pd.plural {
-                        self.err(path, "tooManyValues", format!("'{pname}' takes a single value, found {}", items.len()));
+                        self.err(
+                            path,
+                            "tooManyValues",
+                            format!("'{pname}' takes a single value, found {}", items.len()),
+                        );
                         return out;
                     }
                     for (p, v) in items {
@@ -1059,14 +1267,27 @@ impl<'a> Parser<'a> {
                         let is_int = inner.as_i64().is_some_and(|i| i32::try_from(i).is_ok());
                         let type_ok = match declared.as_deref() {
                             None => true,
-                            Some("xsd:integer" | "http://www.w3.org/2001/XMLSchema#integer") => is_int,
-                            Some("xsd:string" | "http://www.w3.org/2001/XMLSchema#string") => inner.is_string(),
+                            Some("xsd:integer" | "http://www.w3.org/2001/XMLSchema#integer") => {
+                                is_int
+                            }
+                            Some("xsd:string" | "http://www.w3.org/2001/XMLSchema#string") => {
+                                inner.is_string()
+                            }
                             Some(_) => false,
                         };
                         match inner {
                             Value::String(s) if type_ok => out.push(Val::Str(s.clone())),
-                            Value::Number(n) if is_int && type_ok => out.push(Val::Int(n.as_i64().unwrap_or_default())),
-                            other => self.err(&p, "wrongValueType", format!("'{pname}' must be a string or an integer, found {}", describe(other))),
+                            Value::Number(n) if is_int && type_ok => {
+                                out.push(Val::Int(n.as_i64().unwrap_or_default()))
+                            }
+                            other => self.err(
+                                &p,
+                                "wrongValueType",
+                                format!(
+                                    "'{pname}' must be a string or an integer, found {}",
+                                    describe(other)
+                                ),
+                            ),
                         }
                     }
                 }
@@ -1076,11 +1297,22 @@ impl<'a> Parser<'a> {
         if pd.class.is_none() {
             // An identifier-valued property (Relationship.target).
             let items: Vec<(String, &Value)> = match val {
-                Value::Array(a) => a.iter().enumerate().map(|(i, v)| (path_index(path, i), v)).collect(),
+                Value::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (path_index(path, i), v))
+                    .collect(),
                 v => vec![(path.to_string(), v)],
             };
             if items.len() > pd.max_count.unwrap_or(usize::MAX) {
-                self.err(path, "tooManyValues", format!("'{pname}' takes at most {} value(s)", pd.max_count.unwrap_or(1)));
+                self.err(
+                    path,
+                    "tooManyValues",
+                    format!(
+                        "'{pname}' takes at most {} value(s)",
+                        pd.max_count.unwrap_or(1)
+                    ),
+                );
                 return out;
             }
             for (p, v) in items {
@@ -1100,20 +1332,40 @@ impl<'a> Parser<'a> {
             }
             return out;
         }
-        let Some(pclass) = pd.class.as_deref() else { return out };
+        let Some(pclass) = pd.class.as_deref() else {
+            return out;
+        };
         let items: Vec<(String, &Value)> = match val {
-            Value::Array(a) => a.iter().enumerate().map(|(i, v)| (path_index(path, i), v)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (path_index(path, i), v))
+                .collect(),
             v => vec![(path.to_string(), v)],
         };
         if let Some(max) = pd.max_count
             && items.len() > max
         {
-            self.err(path, "tooManyValues", format!("'{pname}' of a {class} takes at most {max} value(s), found {}", items.len()));
+            self.err(
+                path,
+                "tooManyValues",
+                format!(
+                    "'{pname}' of a {class} takes at most {max} value(s), found {}",
+                    items.len()
+                ),
+            );
         }
         if let Some(min) = pd.min_count
             && items.len() < min
         {
-            self.err(path, "tooFewValues", format!("'{pname}' of a {class} needs at least {min} value(s), found {}", items.len()));
+            self.err(
+                path,
+                "tooFewValues",
+                format!(
+                    "'{pname}' of a {class} needs at least {min} value(s), found {}",
+                    items.len()
+                ),
+            );
         }
         for (p, v) in items {
             match v {
@@ -1124,7 +1376,11 @@ impl<'a> Parser<'a> {
                         } else {
                             format!("'{s}' is neither a DTMI nor a DTDL term")
                         };
-                        self.err(&p, "invalidReference", format!("'{pname}' must be a {pclass} or its identifier: {why}"));
+                        self.err(
+                            &p,
+                            "invalidReference",
+                            format!("'{pname}' must be a {pclass} or its identifier: {why}"),
+                        );
                         continue;
                     };
                     self.refs.push(PendingRef {
@@ -1135,25 +1391,46 @@ impl<'a> Parser<'a> {
                         versions: pd.versions.clone(),
                         values: pd.value_uris.clone(),
                         path: p,
-                        doc: self.doc,
                         top: self.top.clone(),
                         supplemental: None,
                     });
-                    out.push(Val::Ref { id: target, inline: false });
+                    out.push(Val::Ref {
+                        id: target,
+                        inline: false,
+                    });
                 }
                 Value::Object(_) => {
                     if pd.value_uris.is_some() {
                         let allowed = pd.values.clone().unwrap_or_default().join(", ");
-                        self.err(&p, "wrongValue", format!("'{pname}' must be one of: {allowed}"));
+                        self.err(
+                            &p,
+                            "wrongValue",
+                            format!("'{pname}' must be one of: {allowed}"),
+                        );
                         continue;
                     }
                     let seg = pd.dtmi_segment.clone();
-                    if let Some(cid) = self.parse_element(v, ctx, Some((id, pname, pd)), pclass, &p, seg.as_deref(), false) {
+                    if let Some(cid) = self.parse_element(
+                        v,
+                        ctx,
+                        Some((id, pname, pd)),
+                        pclass,
+                        &p,
+                        seg.as_deref(),
+                        false,
+                    ) {
                         if let Some(child) = self.elements.get(&cid)
                             && let Some(vers) = &pd.versions
                             && !vers.contains(&child.version)
                         {
-                            self.err(&p, "wrongVersion", format!("'{pname}' cannot hold a DTDL v{} element here", child.version));
+                            self.err(
+                                &p,
+                                "wrongVersion",
+                                format!(
+                                    "'{pname}' cannot hold a DTDL v{} element here",
+                                    child.version
+                                ),
+                            );
                         }
                         self.refs.push(PendingRef {
                             from: id.to_string(),
@@ -1163,11 +1440,13 @@ impl<'a> Parser<'a> {
                             versions: pd.versions.clone(),
                             values: None,
                             path: p,
-                            doc: self.doc,
                             top: self.top.clone(),
                             supplemental: None,
                         });
-                        out.push(Val::Ref { id: cid, inline: true });
+                        out.push(Val::Ref {
+                            id: cid,
+                            inline: true,
+                        });
                     }
                 }
                 other => {
@@ -1189,20 +1468,44 @@ impl<'a> Parser<'a> {
     ) -> Vec<Val> {
         let mut out = Vec::new();
         let items: Vec<(String, &Value)> = match val {
-            Value::Array(a) => a.iter().enumerate().map(|(i, v)| (path_index(path, i), v)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (path_index(path, i), v))
+                .collect(),
             v => vec![(path.to_string(), v)],
         };
         if items.len() > sp.max_count.unwrap_or(usize::MAX) {
-            self.err(path, "tooManyValues", format!("'{}' takes a single value", sp.property_name));
+            self.err(
+                path,
+                "tooManyValues",
+                format!("'{}' takes a single value", sp.property_name),
+            );
             return out;
         }
         for (p, v) in items {
             let Value::String(s) = v else {
-                self.err(&p, "invalidReference", format!("'{}' must be a {} given by its term or DTMI, found {}", sp.property_name, sp.type_name, describe(v)));
+                self.err(
+                    &p,
+                    "invalidReference",
+                    format!(
+                        "'{}' must be a {} given by its term or DTMI, found {}",
+                        sp.property_name,
+                        sp.type_name,
+                        describe(v)
+                    ),
+                );
                 continue;
             };
             let Some(target) = self.resolve(ctx, s) else {
-                self.err(&p, "invalidReference", format!("'{s}' is not a known {} for '{}'", sp.type_name, sp.property_name));
+                self.err(
+                    &p,
+                    "invalidReference",
+                    format!(
+                        "'{s}' is not a known {} for '{}'",
+                        sp.type_name, sp.property_name
+                    ),
+                );
                 continue;
             };
             self.refs.push(PendingRef {
@@ -1213,11 +1516,13 @@ impl<'a> Parser<'a> {
                 versions: None,
                 values: None,
                 path: p,
-                doc: self.doc,
                 top: self.top.clone(),
                 supplemental: Some((sp.type_id.clone(), sp.child_of.clone())),
             });
-            out.push(Val::Ref { id: target, inline: false });
+            out.push(Val::Ref {
+                id: target,
+                inline: false,
+            });
         }
         out
     }
@@ -1232,14 +1537,21 @@ impl<'a> Parser<'a> {
         path: &str,
         allow_language: bool,
     ) -> Option<(&'v Value, Option<String>, Option<&'v Value>)> {
-        let restrict = self.mm.version(ctx.version).is_some_and(|v| v.restrict_keywords);
+        let restrict = self
+            .mm
+            .version(ctx.version)
+            .is_some_and(|v| v.restrict_keywords);
         let mut ok = true;
         for k in o.keys() {
             match k.as_str() {
                 "@value" | "@type" => {}
                 "@language" if allow_language => {}
                 "@id" | "@context" | "@graph" => {
-                    self.err(&path_key(path, k), "invalidValueObject", format!("a value of '{pname}' cannot have {k}"));
+                    self.err(
+                        &path_key(path, k),
+                        "invalidValueObject",
+                        format!("a value of '{pname}' cannot have {k}"),
+                    );
                     ok = false;
                 }
                 k2 if k2.starts_with('@') => {
@@ -1255,14 +1567,25 @@ impl<'a> Parser<'a> {
             }
         }
         let Some(v) = o.get("@value") else {
-            self.err(path, "invalidValue", format!("the value object of '{pname}' has no @value"));
+            self.err(
+                path,
+                "invalidValue",
+                format!("the value object of '{pname}' has no @value"),
+            );
             return None;
         };
         let ty = match o.get("@type") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
-                self.err(&path_key(path, "@type"), "invalidValue", format!("@type of a value of '{pname}' must be a single string, found {}", describe(other)));
+                self.err(
+                    &path_key(path, "@type"),
+                    "invalidValue",
+                    format!(
+                        "@type of a value of '{pname}' must be a single string, found {}",
+                        describe(other)
+                    ),
+                );
                 return None;
             }
         };
@@ -1272,7 +1595,15 @@ impl<'a> Parser<'a> {
         Some((v, ty, o.get("@language")))
     }
 
-    fn parse_literal(&mut self, ctx: &Ctx, pname: &str, pd: &PropDef, dt: &str, v: &Value, path: &str) -> Option<Val> {
+    fn parse_literal(
+        &mut self,
+        ctx: &Ctx,
+        pname: &str,
+        pd: &PropDef,
+        dt: &str,
+        v: &Value,
+        path: &str,
+    ) -> Option<Val> {
         let (inner, declared) = match v {
             Value::Object(o) => {
                 let (iv, ty, _) = self.value_object(ctx, pname, o, path, false)?;
@@ -1280,64 +1611,131 @@ impl<'a> Parser<'a> {
             }
             other => (other, None),
         };
-        let xsd = |t: &str| [format!("xsd:{t}"), format!("http://www.w3.org/2001/XMLSchema#{t}")];
+        let xsd = |t: &str| {
+            [
+                format!("xsd:{t}"),
+                format!("http://www.w3.org/2001/XMLSchema#{t}"),
+            ]
+        };
         let type_ok = |t: &str| declared.as_ref().is_none_or(|d| xsd(t).contains(d));
         match dt {
             "string" => {
                 let Value::String(s) = inner else {
-                    self.err(path, "wrongValueType", format!("'{pname}' must be a string, found {}", describe(inner)));
+                    self.err(
+                        path,
+                        "wrongValueType",
+                        format!("'{pname}' must be a string, found {}", describe(inner)),
+                    );
                     return None;
                 };
                 if !type_ok("string") {
-                    self.err(path, "wrongValueType", format!("'{pname}' must be a string; its value object declares another @type"));
+                    self.err(
+                        path,
+                        "wrongValueType",
+                        format!(
+                            "'{pname}' must be a string; its value object declares another @type"
+                        ),
+                    );
                     return None;
                 }
                 if let Some(max) = pd.max_length
                     && s.chars().count() > max
                 {
-                    self.err(path, "stringTooLong", format!("'{pname}' is {} characters long; the limit is {max}", s.chars().count()));
+                    self.err(
+                        path,
+                        "stringTooLong",
+                        format!(
+                            "'{pname}' is {} characters long; the limit is {max}",
+                            s.chars().count()
+                        ),
+                    );
                 }
                 if pd.pattern.is_some() && !is_name(s) {
                     let desc = pd.pattern_desc.as_deref().unwrap_or("is a valid name");
-                    self.err(path, "invalidName", format!("'{pname}' value \"{s}\" is not allowed: it must be a name that {desc}"));
+                    self.err(
+                        path,
+                        "invalidName",
+                        format!(
+                            "'{pname}' value \"{s}\" is not allowed: it must be a name that {desc}"
+                        ),
+                    );
                 }
                 Some(Val::Str(s.clone()))
             }
             "boolean" => {
                 let Value::Bool(b) = inner else {
-                    self.err(path, "wrongValueType", format!("'{pname}' must be true or false, found {}", describe(inner)));
+                    self.err(
+                        path,
+                        "wrongValueType",
+                        format!("'{pname}' must be true or false, found {}", describe(inner)),
+                    );
                     return None;
                 };
                 if !type_ok("boolean") {
-                    self.err(path, "wrongValueType", format!("'{pname}' must be a boolean; its value object declares another @type"));
+                    self.err(
+                        path,
+                        "wrongValueType",
+                        format!(
+                            "'{pname}' must be a boolean; its value object declares another @type"
+                        ),
+                    );
                     return None;
                 }
                 Some(Val::Bool(*b))
             }
             "integer" => {
                 let n = match inner {
-                    Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 2.0e9).map(|f| f as i64)),
+                    Value::Number(n) => n.as_i64().or_else(|| {
+                        n.as_f64()
+                            .filter(|f| f.fract() == 0.0 && f.abs() < 2.0e9)
+                            .map(|f| f as i64)
+                    }),
                     _ => None,
                 };
                 let Some(n) = n.filter(|n| i32::try_from(*n).is_ok()) else {
-                    self.err(path, "wrongValueType", format!("'{pname}' must be an integer, found {}", describe(inner)));
+                    self.err(
+                        path,
+                        "wrongValueType",
+                        format!("'{pname}' must be an integer, found {}", describe(inner)),
+                    );
                     return None;
                 };
                 if !type_ok("integer") {
-                    self.err(path, "wrongValueType", format!("'{pname}' must be an integer; its value object declares another @type"));
+                    self.err(
+                        path,
+                        "wrongValueType",
+                        format!(
+                            "'{pname}' must be an integer; its value object declares another @type"
+                        ),
+                    );
                     return None;
                 }
                 match (pd.min_inclusive, pd.max_inclusive) {
                     (Some(lo), Some(hi)) if lo == hi && n != lo => {
-                        self.err(path, "valueOutOfRange", format!("'{pname}' must be {lo}, found {n}"));
+                        self.err(
+                            path,
+                            "valueOutOfRange",
+                            format!("'{pname}' must be {lo}, found {n}"),
+                        );
                     }
                     (Some(lo), hi) if n < lo => {
-                        let range = hi.map_or(format!("at least {lo}"), |h| format!("between {lo} and {h}"));
-                        self.err(path, "valueOutOfRange", format!("'{pname}' must be {range}, found {n}"));
+                        let range = hi.map_or(format!("at least {lo}"), |h| {
+                            format!("between {lo} and {h}")
+                        });
+                        self.err(
+                            path,
+                            "valueOutOfRange",
+                            format!("'{pname}' must be {range}, found {n}"),
+                        );
                     }
                     (lo, Some(hi)) if n > hi => {
-                        let range = lo.map_or(format!("at most {hi}"), |l| format!("between {l} and {hi}"));
-                        self.err(path, "valueOutOfRange", format!("'{pname}' must be {range}, found {n}"));
+                        let range =
+                            lo.map_or(format!("at most {hi}"), |l| format!("between {l} and {hi}"));
+                        self.err(
+                            path,
+                            "valueOutOfRange",
+                            format!("'{pname}' must be {range}, found {n}"),
+                        );
                     }
                     _ => {}
                 }
@@ -1347,7 +1745,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_lang(&mut self, ctx: &Ctx, pname: &str, pd: &PropDef, v: &Value, path: &str) -> Option<BTreeMap<String, String>> {
+    fn parse_lang(
+        &mut self,
+        ctx: &Ctx,
+        pname: &str,
+        pd: &PropDef,
+        v: &Value,
+        path: &str,
+    ) -> Option<BTreeMap<String, String>> {
         let default_lang = pd.default_language.clone().unwrap_or_else(|| "en".into());
         let max = pd.max_length;
         let mut out = BTreeMap::new();
@@ -1355,19 +1760,39 @@ impl<'a> Parser<'a> {
             if let Some(m) = max
                 && s.chars().count() > m
             {
-                me.err(p, "stringTooLong", format!("'{pname}' is {} characters long; the limit is {m}", s.chars().count()));
+                me.err(
+                    p,
+                    "stringTooLong",
+                    format!(
+                        "'{pname}' is {} characters long; the limit is {m}",
+                        s.chars().count()
+                    ),
+                );
             }
         };
         match v {
-            Value::Object(o) if !o.contains_key("@value") && !o.keys().any(|k| k.starts_with('@')) => {
+            Value::Object(o)
+                if !o.contains_key("@value") && !o.keys().any(|k| k.starts_with('@')) =>
+            {
                 for (lang, s) in o {
                     let p = path_key(path, lang);
                     if !is_language_code(lang) {
-                        self.err(&p, "invalidLanguage", format!("'{lang}' is not a language code such as \"en\" or \"en-US\""));
+                        self.err(
+                            &p,
+                            "invalidLanguage",
+                            format!("'{lang}' is not a language code such as \"en\" or \"en-US\""),
+                        );
                         continue;
                     }
                     let Value::String(s) = s else {
-                        self.err(&p, "wrongValueType", format!("each localized '{pname}' must be a string, found {}", describe(s)));
+                        self.err(
+                            &p,
+                            "wrongValueType",
+                            format!(
+                                "each localized '{pname}' must be a string, found {}",
+                                describe(s)
+                            ),
+                        );
                         continue;
                     };
                     check_len(self, s, &p);
@@ -1390,16 +1815,30 @@ impl<'a> Parser<'a> {
                     match item {
                         Value::String(s) => {
                             if out.contains_key(&default_lang) {
-                                self.err(&p, "duplicateLanguage", format!("'{pname}' has more than one value without a language"));
+                                self.err(
+                                    &p,
+                                    "duplicateLanguage",
+                                    format!("'{pname}' has more than one value without a language"),
+                                );
                                 continue;
                             }
                             check_len(self, s, &p);
                             out.insert(default_lang.clone(), s.clone());
                         }
                         Value::Object(o) => {
-                            let Some((iv, _ty, lang)) = self.value_object(ctx, pname, o, &p, true) else { continue };
+                            let Some((iv, _ty, lang)) = self.value_object(ctx, pname, o, &p, true)
+                            else {
+                                continue;
+                            };
                             let Value::String(s) = iv else {
-                                self.err(&p, "wrongValueType", format!("@value of '{pname}' must be a string, found {}", describe(iv)));
+                                self.err(
+                                    &p,
+                                    "wrongValueType",
+                                    format!(
+                                        "@value of '{pname}' must be a string, found {}",
+                                        describe(iv)
+                                    ),
+                                );
                                 continue;
                             };
                             let lang = match lang {
@@ -1411,7 +1850,13 @@ impl<'a> Parser<'a> {
                                 }
                             };
                             if out.contains_key(&lang) {
-                                self.err(&p, "duplicateLanguage", format!("'{pname}' has more than one value for language '{lang}'"));
+                                self.err(
+                                    &p,
+                                    "duplicateLanguage",
+                                    format!(
+                                        "'{pname}' has more than one value for language '{lang}'"
+                                    ),
+                                );
                                 continue;
                             }
                             check_len(self, s, &p);
@@ -1447,16 +1892,19 @@ pub(crate) fn term_of(mm: &Metamodel, dtmi: &str) -> String {
 }
 
 fn concrete_list(mm: &Metamodel, v: u8, class: &str) -> String {
-    let list = mm.class(v, class).map(|c| c.concrete.clone()).unwrap_or_default();
-    if list.is_empty() { class.to_string() } else { list.join(", ") }
-}
-
-/// Sets of ids, for callers that want to know which elements a batch defined.
-pub(crate) fn ids_of(elements: &HashMap<String, Element>) -> HashSet<String> {
-    elements.keys().cloned().collect()
+    let list = mm
+        .class(v, class)
+        .map(|c| c.concrete.clone())
+        .unwrap_or_default();
+    if list.is_empty() {
+        class.to_string()
+    } else {
+        list.join(", ")
+    }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -53,7 +53,13 @@ pub(crate) fn validate(
 ) -> Result<ValidatedBatch, ModelErrors> {
     let mm = metamodel();
     if let Some(e) = &mm.load_error {
-        return Err(ModelErrors(vec![ModelError { document: None, dtmi: None, path: "$".into(), code: "internal", message: e.clone() }]));
+        return Err(ModelErrors(vec![ModelError {
+            document: None,
+            dtmi: None,
+            path: "$".into(),
+            code: "internal",
+            message: e.clone(),
+        }]));
     }
     let known = |id: &str| existing.contains_key(id);
     let mut p = Parser::new(options, &known);
@@ -95,22 +101,32 @@ pub(crate) fn validate(
             && existing.contains_key(id)
         {
             e.code = "modelAlreadyExists";
-            e.message = format!("a model with id '{id}' already exists; delete it first or upload a new version");
+            e.message = format!(
+                "a model with id '{id}' already exists; delete it first or upload a new version"
+            );
         }
     }
     let mut errors = std::mem::take(&mut p.errors);
-    let look = Lookup { batch: &p.elements, existing };
+    let look = Lookup {
+        batch: &p.elements,
+        existing,
+    };
     check_batch(mm, &p.order, &p.refs, &look, &mut errors);
     if !errors.is_empty() {
         return Err(ModelErrors(errors));
     }
     // Dependencies of each top-level model on other models.
-    let mut dependencies: BTreeMap<String, BTreeSet<String>> = tops.iter().map(|(id, _)| (id.clone(), BTreeSet::new())).collect();
+    let mut dependencies: BTreeMap<String, BTreeSet<String>> = tops
+        .iter()
+        .map(|(id, _)| (id.clone(), BTreeSet::new()))
+        .collect();
     for r in &p.refs {
         if r.supplemental.is_some() {
             continue;
         }
-        let Some(target) = look.get(&r.target) else { continue };
+        let Some(target) = look.get(&r.target) else {
+            continue;
+        };
         if target.partition == "dtmi:dtdl:standard" || target.top == r.top {
             continue;
         }
@@ -118,13 +134,18 @@ pub(crate) fn validate(
             deps.insert(target.top.clone());
         }
     }
-    Ok(ValidatedBatch { tops, elements: p.elements, dependencies })
+    Ok(ValidatedBatch {
+        tops,
+        elements: p.elements,
+        dependencies,
+    })
 }
 
 /// Validates a batch of models on its own (every reference must resolve within
 /// it or to DTDL's standard elements). Returns the ids of the models.
 pub fn validate_batch(batch: &[Value], options: ParseOptions) -> Result<Vec<String>, ModelErrors> {
-    validate(batch, options, &HashMap::new()).map(|b| b.tops.into_iter().map(|(id, _)| id).collect())
+    validate(batch, options, &HashMap::new())
+        .map(|b| b.tops.into_iter().map(|(id, _)| id).collect())
 }
 
 impl ModelRegistry {
@@ -135,16 +156,30 @@ impl ModelRegistry {
     /// Adds a batch of models (each item an Interface, or an array of them),
     /// all or nothing. References resolve within the batch and to models
     /// already present. Returns the ids of the added models, in batch order.
-    pub fn add_models(&mut self, batch: &[Value], options: ParseOptions) -> Result<Vec<String>, ModelErrors> {
+    pub fn add_models(
+        &mut self,
+        batch: &[Value],
+        options: ParseOptions,
+    ) -> Result<Vec<String>, ModelErrors> {
         let v = validate(batch, options, &self.elements)?;
         let mut ids = Vec::with_capacity(v.tops.len());
-        let interface_ids: Vec<String> = v.elements.values().filter(|e| e.class == "Interface").map(|e| e.id.clone()).collect();
+        let interface_ids: Vec<String> = v
+            .elements
+            .values()
+            .filter(|e| e.class == "Interface")
+            .map(|e| e.id.clone())
+            .collect();
         self.elements.extend(v.elements);
         for (id, original) in v.tops {
-            let Some(el) = self.elements.get(&id) else { continue };
+            let Some(el) = self.elements.get(&id) else {
+                continue;
+            };
             let deps = v.dependencies.get(&id).cloned().unwrap_or_default();
             for d in &deps {
-                self.dependents.entry(d.clone()).or_default().insert(id.clone());
+                self.dependents
+                    .entry(d.clone())
+                    .or_default()
+                    .insert(id.clone());
             }
             self.entries.insert(
                 id.clone(),
@@ -161,7 +196,10 @@ impl ModelRegistry {
             ids.push(id);
         }
         let empty = HashMap::new();
-        let look = Lookup { batch: &self.elements, existing: &empty };
+        let look = Lookup {
+            batch: &self.elements,
+            existing: &empty,
+        };
         for iid in interface_ids {
             if let Some(m) = expand(&look, &iid) {
                 self.expanded.insert(iid, Arc::new(m));
@@ -196,7 +234,10 @@ impl ModelRegistry {
     /// Marks a model decommissioned: it stays usable by existing twins but new
     /// twins should not use it. Idempotent.
     pub fn decommission(&mut self, id: &str) -> Result<(), RegistryError> {
-        let e = self.entries.get_mut(id).ok_or_else(|| RegistryError::NotFound(id.to_string()))?;
+        let e = self
+            .entries
+            .get_mut(id)
+            .ok_or_else(|| RegistryError::NotFound(id.to_string()))?;
         e.decommissioned = true;
         Ok(())
     }
@@ -208,9 +249,15 @@ impl ModelRegistry {
         }
         let deps: Vec<String> = self.dependents(id).into_iter().collect();
         if !deps.is_empty() {
-            return Err(RegistryError::HasDependents { id: id.to_string(), dependents: deps });
+            return Err(RegistryError::HasDependents {
+                id: id.to_string(),
+                dependents: deps,
+            });
         }
-        let entry = self.entries.remove(id).ok_or_else(|| RegistryError::NotFound(id.to_string()))?;
+        let entry = self
+            .entries
+            .remove(id)
+            .ok_or_else(|| RegistryError::NotFound(id.to_string()))?;
         for d in &entry.dependencies {
             if let Some(set) = self.dependents.get_mut(d) {
                 set.remove(id);
@@ -220,7 +267,12 @@ impl ModelRegistry {
             }
         }
         self.dependents.remove(id);
-        let removed: Vec<String> = self.elements.values().filter(|e| e.top == id).map(|e| e.id.clone()).collect();
+        let removed: Vec<String> = self
+            .elements
+            .values()
+            .filter(|e| e.top == id)
+            .map(|e| e.id.clone())
+            .collect();
         for r in removed {
             self.elements.remove(&r);
             self.expanded.remove(&r);
@@ -236,7 +288,11 @@ impl ModelRegistry {
 
     /// Whether `model` is `base` or extends it, directly or not.
     pub fn is_subtype_of(&self, model: &str, base: &str) -> bool {
-        model == base && self.expanded.contains_key(model) || self.expanded.get(model).is_some_and(|m| m.ancestors.contains(base))
+        model == base && self.expanded.contains_key(model)
+            || self
+                .expanded
+                .get(model)
+                .is_some_and(|m| m.ancestors.contains(base))
     }
 
     /// Registered models that are `base` or extend it.

@@ -16,24 +16,38 @@ pub(crate) fn standard_elements() -> &'static HashMap<String, Element> {
 fn build() -> HashMap<String, Element> {
     let mm = metamodel();
     let never = |_: &str| false;
-    let mut p = Parser::new(ParseOptions { allow_undefined_extensions: true }, &never);
+    let mut p = Parser::new(
+        ParseOptions {
+            allow_undefined_extensions: true,
+        },
+        &never,
+    );
     p.allow_reserved = true;
     let mut units = Vec::new();
     for (i, e) in mm.elements.iter().enumerate() {
         let Some(obj) = e.as_object() else { continue };
         let version = match obj.get("@context") {
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or_default().to_string(),
+            Some(Value::Array(a)) => a
+                .first()
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             _ => continue,
         };
         let version: u8 = if version.ends_with(";2") { 2 } else { 3 };
         let types: Vec<String> = match obj.get("@type") {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|t| t.as_str().map(String::from)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect(),
             _ => continue,
         };
         let idx = mm.index(version);
-        let material = types.iter().find_map(|t| idx.class_by_type.get(t.as_str()).cloned());
+        let material = types
+            .iter()
+            .find_map(|t| idx.class_by_type.get(t.as_str()).cloned());
         match material {
             Some(class) => {
                 let cleaned = clean(e, mm, version);
@@ -46,7 +60,9 @@ fn build() -> HashMap<String, Element> {
     let mut out = p.elements;
     // v2 units and unit prefixes: instances of the Unit class typed by unit kinds.
     for (e, version, types) in units {
-        let Some(id) = e.get("@id").and_then(Value::as_str) else { continue };
+        let Some(id) = e.get("@id").and_then(Value::as_str) else {
+            continue;
+        };
         let ctx = mm.version(version);
         let cotypes: Vec<String> = types
             .iter()
@@ -69,7 +85,6 @@ fn build() -> HashMap<String, Element> {
                 props,
                 sup_props: Default::default(),
                 parent: None,
-                parent_prop: None,
                 top: id.to_string(),
                 partition: "dtmi:dtdl:standard".into(),
                 doc: None,
@@ -99,7 +114,8 @@ fn clean(v: &Value, mm: &crate::metamodel::Metamodel, version: u8) -> Value {
                             Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
                             _ => Vec::new(),
                         };
-                        if let Some(t) = types.iter().find(|t| idx.class_by_type.contains_key(**t)) {
+                        if let Some(t) = types.iter().find(|t| idx.class_by_type.contains_key(**t))
+                        {
                             out.insert(k.clone(), Value::String((*t).to_string()));
                         }
                     }
@@ -117,17 +133,24 @@ fn clean(v: &Value, mm: &crate::metamodel::Metamodel, version: u8) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn standard_elements_parse() {
         let s = standard_elements();
-        let double = s.get("dtmi:dtdl:instance:Schema:double;3").map(|e| e.class.as_str());
+        let double = s
+            .get("dtmi:dtdl:instance:Schema:double;3")
+            .map(|e| e.class.as_str());
         assert_eq!(double, Some("Double"));
-        let point = s.get("dtmi:standard:schema:geospatial:point;2").map(|e| e.class.as_str());
+        let point = s
+            .get("dtmi:standard:schema:geospatial:point;2")
+            .map(|e| e.class.as_str());
         assert_eq!(point, Some("Object"));
-        let celsius = s.get("dtmi:standard:unit:degreeCelsius;2").map(|e| e.class.as_str());
+        let celsius = s
+            .get("dtmi:standard:unit:degreeCelsius;2")
+            .map(|e| e.class.as_str());
         assert_eq!(celsius, Some("Unit"));
         let kelvin = s
             .get("dtmi:dtdl:extension:quantitativeTypes:v1:unit:kelvin")

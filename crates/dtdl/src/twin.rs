@@ -11,7 +11,11 @@ use serde_json::{Map, Value};
 type Errors = Vec<TwinValidationError>;
 
 fn push(errors: &mut Errors, path: &str, code: &'static str, message: String) {
-    errors.push(TwinValidationError { path: path.to_string(), code, message });
+    errors.push(TwinValidationError {
+        path: path.to_string(),
+        code,
+        message,
+    });
 }
 
 fn child(path: &str, key: &str) -> String {
@@ -38,7 +42,13 @@ fn digits(s: &[u8]) -> bool {
 /// `hh:mm:ss(.fff)?(Z|±hh:mm)?` (RFC 3339 partial-time with optional offset).
 fn is_time(s: &str, require_offset: bool) -> bool {
     let b = s.as_bytes();
-    if b.len() < 8 || !digits(&b[0..2]) || b[2] != b':' || !digits(&b[3..5]) || b[5] != b':' || !digits(&b[6..8]) {
+    if b.len() < 8
+        || !digits(&b[0..2])
+        || b[2] != b':'
+        || !digits(&b[3..5])
+        || b[5] != b':'
+        || !digits(&b[6..8])
+    {
         return false;
     }
     let (h, m, sec) = (
@@ -60,14 +70,22 @@ fn is_time(s: &str, require_offset: bool) -> bool {
     match rest {
         [] => !require_offset,
         [b'Z'] | [b'z'] => true,
-        [sign, h1, h2, b':', m1, m2] if (*sign == b'+' || *sign == b'-') => digits(&[*h1, *h2, *m1, *m2]),
+        [sign, h1, h2, b':', m1, m2] if (*sign == b'+' || *sign == b'-') => {
+            digits(&[*h1, *h2, *m1, *m2])
+        }
         _ => false,
     }
 }
 
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() != 10 || !digits(&b[0..4]) || b[4] != b'-' || !digits(&b[5..7]) || b[7] != b'-' || !digits(&b[8..10]) {
+    if b.len() != 10
+        || !digits(&b[0..4])
+        || b[4] != b'-'
+        || !digits(&b[5..7])
+        || b[7] != b'-'
+        || !digits(&b[8..10])
+    {
         return false;
     }
     let month = (b[5] - b'0') * 10 + (b[6] - b'0');
@@ -84,7 +102,9 @@ fn is_date_time(s: &str) -> bool {
 
 /// ISO 8601 duration `PnYnMnWnDTnHnMnS` (at least one component; fractions allowed).
 fn is_duration(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix('P') else { return false };
+    let Some(rest) = s.strip_prefix('P') else {
+        return false;
+    };
     if rest.is_empty() {
         return false;
     }
@@ -105,8 +125,14 @@ fn is_duration(s: &str) -> bool {
                 num.push(c);
                 continue;
             }
-            let Some(pos) = units[idx..].iter().position(|u| *u as char == c) else { return false };
-            if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1 {
+            let Some(pos) = units[idx..].iter().position(|u| *u as char == c) else {
+                return false;
+            };
+            if num.is_empty()
+                || num.starts_with('.')
+                || num.ends_with('.')
+                || num.matches('.').count() > 1
+            {
                 return false;
             }
             num.clear();
@@ -120,7 +146,16 @@ fn is_duration(s: &str) -> bool {
 /// Checks `v` against `schema`, adding every problem to `errors`.
 pub(crate) fn check_value(schema: &Schema, v: &Value, path: &str, errors: &mut Errors) {
     let wrong = |errors: &mut Errors, want: &str| {
-        push(errors, path, "wrongType", format!("expected {want}, found {} ({})", kind(v), crate::parser::describe(v)));
+        push(
+            errors,
+            path,
+            "wrongType",
+            format!(
+                "expected {want}, found {} ({})",
+                kind(v),
+                crate::parser::describe(v)
+            ),
+        );
     };
     match schema {
         Schema::Boolean => {
@@ -130,7 +165,12 @@ pub(crate) fn check_value(schema: &Schema, v: &Value, path: &str, errors: &mut E
         }
         Schema::Integer => match v.as_i64() {
             Some(i) if i32::try_from(i).is_ok() => {}
-            Some(_) => push(errors, path, "outOfRange", format!("{v} does not fit a DTDL integer (32-bit signed)")),
+            Some(_) => push(
+                errors,
+                path,
+                "outOfRange",
+                format!("{v} does not fit a DTDL integer (32-bit signed)"),
+            ),
             None => wrong(errors, "an integer"),
         },
         Schema::Long => {
@@ -145,7 +185,12 @@ pub(crate) fn check_value(schema: &Schema, v: &Value, path: &str, errors: &mut E
         }
         Schema::Float => match v.as_f64() {
             Some(f) if f.abs() <= f64::from(f32::MAX) => {}
-            Some(_) => push(errors, path, "outOfRange", format!("{v} does not fit a DTDL float (32-bit)")),
+            Some(_) => push(
+                errors,
+                path,
+                "outOfRange",
+                format!("{v} does not fit a DTDL float (32-bit)"),
+            ),
             None => wrong(errors, "a number"),
         },
         Schema::String => {
@@ -195,14 +240,28 @@ pub(crate) fn check_value(schema: &Schema, v: &Value, path: &str, errors: &mut E
                         EnumLiteral::String(s) => format!("\"{s}\""),
                     })
                     .collect();
-                push(errors, path, "notInEnum", format!("{} is not one of the enum values: {}", crate::parser::describe(v), allowed.join(", ")));
+                push(
+                    errors,
+                    path,
+                    "notInEnum",
+                    format!(
+                        "{} is not one of the enum values: {}",
+                        crate::parser::describe(v),
+                        allowed.join(", ")
+                    ),
+                );
             }
         }
         Schema::Map { value, .. } => match v {
             Value::Object(m) => {
                 for (k, item) in m {
                     if k.is_empty() {
-                        push(errors, path, "invalidMapKey", "map keys must not be empty".into());
+                        push(
+                            errors,
+                            path,
+                            "invalidMapKey",
+                            "map keys must not be empty".into(),
+                        );
                     }
                     check_value(value, item, &child(path, k), errors);
                 }
@@ -216,7 +275,15 @@ pub(crate) fn check_value(schema: &Schema, v: &Value, path: &str, errors: &mut E
                         Some(f) => check_value(&f.schema, item, &child(path, k), errors),
                         None => {
                             let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-                            push(errors, &child(path, k), "unknownField", format!("'{k}' is not a field of this object; its fields are: {}", names.join(", ")));
+                            push(
+                                errors,
+                                &child(path, k),
+                                "unknownField",
+                                format!(
+                                    "'{k}' is not a field of this object; its fields are: {}",
+                                    names.join(", ")
+                                ),
+                            );
                         }
                     }
                 }
@@ -232,31 +299,60 @@ impl ModelRegistry {
         match self.expanded(id) {
             Some(m) => Some(m),
             None => {
-                push(errors, path, "modelNotFound", format!("model '{id}' is not in the registry"));
+                push(
+                    errors,
+                    path,
+                    "modelNotFound",
+                    format!("model '{id}' is not in the registry"),
+                );
                 None
             }
         }
     }
 
     /// Checks the members of a twin or a component against `model`.
-    fn check_members(&self, model: &ExpandedModel, obj: &Map<String, Value>, base: &str, is_component: bool, errors: &mut Errors) {
+    fn check_members(
+        &self,
+        model: &ExpandedModel,
+        obj: &Map<String, Value>,
+        base: &str,
+        is_component: bool,
+        errors: &mut Errors,
+    ) {
         for (k, v) in obj {
             let p = child(base, k);
             if k.starts_with('$') {
                 if k == "$metadata" && !v.is_object() {
-                    push(errors, &p, "invalidMetadata", "$metadata must be an object".into());
+                    push(
+                        errors,
+                        &p,
+                        "invalidMetadata",
+                        "$metadata must be an object".into(),
+                    );
                 }
                 continue;
             }
             if let Some(prop) = model.properties.get(k) {
                 if v.is_null() {
-                    push(errors, &p, "wrongType", format!("property '{k}' cannot be null; omit it (or remove it with a patch) instead"));
+                    push(
+                        errors,
+                        &p,
+                        "wrongType",
+                        format!(
+                            "property '{k}' cannot be null; omit it (or remove it with a patch) instead"
+                        ),
+                    );
                 } else {
                     check_value(&prop.schema, v, &p, errors);
                 }
             } else if let Some(comp) = model.components.get(k) {
                 if is_component {
-                    push(errors, &p, "unknownProperty", format!("'{k}' is a component of a component, which DTDL does not allow"));
+                    push(
+                        errors,
+                        &p,
+                        "unknownProperty",
+                        format!("'{k}' is a component of a component, which DTDL does not allow"),
+                    );
                     continue;
                 }
                 match v {
@@ -265,18 +361,68 @@ impl ModelRegistry {
                             self.check_members(cm, c, &p, true, errors);
                         }
                     }
-                    _ => push(errors, &p, "wrongType", format!("component '{k}' must be an object (with its own \"$metadata\": {{}}), found {}", kind(v))),
+                    _ => push(
+                        errors,
+                        &p,
+                        "wrongType",
+                        format!(
+                            "component '{k}' must be an object (with its own \"$metadata\": {{}}), found {}",
+                            kind(v)
+                        ),
+                    ),
                 }
             } else if model.telemetries.contains_key(k) {
-                push(errors, &p, "notAProperty", format!("'{k}' is a Telemetry of {}; telemetry is sent as events, not stored on the twin", model.id));
+                push(
+                    errors,
+                    &p,
+                    "notAProperty",
+                    format!(
+                        "'{k}' is a Telemetry of {}; telemetry is sent as events, not stored on the twin",
+                        model.id
+                    ),
+                );
             } else if model.commands.contains_key(k) {
-                push(errors, &p, "notAProperty", format!("'{k}' is a Command of {}; it cannot be set on the twin", model.id));
+                push(
+                    errors,
+                    &p,
+                    "notAProperty",
+                    format!(
+                        "'{k}' is a Command of {}; it cannot be set on the twin",
+                        model.id
+                    ),
+                );
             } else if model.relationships.contains_key(k) {
-                push(errors, &p, "notAProperty", format!("'{k}' is a Relationship of {}; create it as a relationship, not a twin property", model.id));
+                push(
+                    errors,
+                    &p,
+                    "notAProperty",
+                    format!(
+                        "'{k}' is a Relationship of {}; create it as a relationship, not a twin property",
+                        model.id
+                    ),
+                );
             } else {
-                let mut names: Vec<&str> = model.properties.keys().chain(model.components.keys()).map(String::as_str).collect();
+                let mut names: Vec<&str> = model
+                    .properties
+                    .keys()
+                    .chain(model.components.keys())
+                    .map(String::as_str)
+                    .collect();
                 names.sort_unstable();
-                push(errors, &p, "unknownProperty", format!("'{k}' is not a property of {}; it has: {}", model.id, if names.is_empty() { "no properties".into() } else { names.join(", ") }));
+                push(
+                    errors,
+                    &p,
+                    "unknownProperty",
+                    format!(
+                        "'{k}' is not a property of {}; it has: {}",
+                        model.id,
+                        if names.is_empty() {
+                            "no properties".into()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                );
             }
         }
     }
@@ -287,34 +433,64 @@ impl ModelRegistry {
     pub fn validate_twin(&self, twin: &Value) -> Result<(), Vec<TwinValidationError>> {
         let mut errors = Vec::new();
         let Value::Object(obj) = twin else {
-            push(&mut errors, "", "notAnObject", format!("a twin must be a JSON object, found {}", kind(twin)));
+            push(
+                &mut errors,
+                "",
+                "notAnObject",
+                format!("a twin must be a JSON object, found {}", kind(twin)),
+            );
             return Err(errors);
         };
         let model_id = match obj.get("$metadata") {
             Some(Value::Object(md)) => match md.get("$model") {
                 Some(Value::String(s)) => Some(s.as_str()),
                 Some(other) => {
-                    push(&mut errors, "/$metadata/$model", "invalidModel", format!("$model must be a model id (string), found {}", kind(other)));
+                    push(
+                        &mut errors,
+                        "/$metadata/$model",
+                        "invalidModel",
+                        format!("$model must be a model id (string), found {}", kind(other)),
+                    );
                     None
                 }
                 None => {
-                    push(&mut errors, "/$metadata", "missingModel", "$metadata must give the twin's model in \"$model\"".into());
+                    push(
+                        &mut errors,
+                        "/$metadata",
+                        "missingModel",
+                        "$metadata must give the twin's model in \"$model\"".into(),
+                    );
                     None
                 }
             },
             Some(other) => {
-                push(&mut errors, "/$metadata", "invalidMetadata", format!("$metadata must be an object, found {}", kind(other)));
+                push(
+                    &mut errors,
+                    "/$metadata",
+                    "invalidMetadata",
+                    format!("$metadata must be an object, found {}", kind(other)),
+                );
                 None
             }
             None => {
-                push(&mut errors, "", "missingModel", "a twin needs \"$metadata\": {\"$model\": \"<model id>\"}".into());
+                push(
+                    &mut errors,
+                    "",
+                    "missingModel",
+                    "a twin needs \"$metadata\": {\"$model\": \"<model id>\"}".into(),
+                );
                 None
             }
         };
         if let Some(id) = obj.get("$dtId")
             && !id.is_string()
         {
-            push(&mut errors, "/$dtId", "invalidId", format!("$dtId must be a string, found {}", kind(id)));
+            push(
+                &mut errors,
+                "/$dtId",
+                "invalidId",
+                format!("$dtId must be a string, found {}", kind(id)),
+            );
         }
         if let Some(mid) = model_id
             && let Some(model) = self.model_or_err(mid, "/$metadata/$model", &mut errors)
@@ -322,59 +498,119 @@ impl ModelRegistry {
             self.check_members(model, obj, "", false, &mut errors);
             for (name, comp) in &model.components {
                 if !obj.contains_key(name) {
-                    push(&mut errors, &child("", name), "missingComponent", format!("component '{name}' (model {}) must be present when the twin is created; give at least {{\"$metadata\": {{}}}}", comp.schema));
+                    push(
+                        &mut errors,
+                        &child("", name),
+                        "missingComponent",
+                        format!(
+                            "component '{name}' (model {}) must be present when the twin is created; give at least {{\"$metadata\": {{}}}}",
+                            comp.schema
+                        ),
+                    );
                 }
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Checks the value a JSON Patch `add`/`replace` puts at `pointer` (e.g.
     /// `/setPoint`, `/thermostat/setPoint`, `/address/city`, `/tags/key`) of a
     /// twin of `model`. For `remove`, call it with `value` = `None`: only the path is checked.
-    pub fn validate_property(&self, model: &str, pointer: &str, value: Option<&Value>) -> Result<(), Vec<TwinValidationError>> {
+    pub fn validate_property(
+        &self,
+        model: &str,
+        pointer: &str,
+        value: Option<&Value>,
+    ) -> Result<(), Vec<TwinValidationError>> {
         let mut errors = Vec::new();
-        let Some(m) = self.model_or_err(model, pointer, &mut errors) else { return Err(errors) };
+        let Some(m) = self.model_or_err(model, pointer, &mut errors) else {
+            return Err(errors);
+        };
         let segs: Vec<String> = match pointer.strip_prefix('/') {
-            Some(rest) => rest.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect(),
+            Some(rest) => rest
+                .split('/')
+                .map(|s| s.replace("~1", "/").replace("~0", "~"))
+                .collect(),
             None => {
-                push(&mut errors, pointer, "invalidPath", format!("'{pointer}' is not a JSON Pointer; it must start with '/'"));
+                push(
+                    &mut errors,
+                    pointer,
+                    "invalidPath",
+                    format!("'{pointer}' is not a JSON Pointer; it must start with '/'"),
+                );
                 return Err(errors);
             }
         };
-        let Some(first) = segs.first() else { return Err(errors) };
+        let Some(first) = segs.first() else {
+            return Err(errors);
+        };
         if first.starts_with('$') {
-            push(&mut errors, pointer, "systemProperty", format!("'{first}' is a system property and cannot be patched"));
+            push(
+                &mut errors,
+                pointer,
+                "systemProperty",
+                format!("'{first}' is a system property and cannot be patched"),
+            );
             return Err(errors);
         }
         // Component: `/comp`, `/comp/prop/...`.
-        let (model, rest, base): (&ExpandedModel, &[String], String) = if let Some(comp) = m.components.get(first) {
-            let Some(cm) = self.model_or_err(&comp.schema, pointer, &mut errors) else { return Err(errors) };
-            if segs.len() == 1 {
-                if let Some(v) = value {
-                    match v {
-                        Value::Object(o) => self.check_members(cm, o, &child("", first), true, &mut errors),
-                        _ => push(&mut errors, pointer, "wrongType", format!("component '{first}' must be an object, found {}", kind(v))),
+        let (model, rest, base): (&ExpandedModel, &[String], String) =
+            if let Some(comp) = m.components.get(first) {
+                let Some(cm) = self.model_or_err(&comp.schema, pointer, &mut errors) else {
+                    return Err(errors);
+                };
+                if segs.len() == 1 {
+                    if let Some(v) = value {
+                        match v {
+                            Value::Object(o) => {
+                                self.check_members(cm, o, &child("", first), true, &mut errors)
+                            }
+                            _ => push(
+                                &mut errors,
+                                pointer,
+                                "wrongType",
+                                format!("component '{first}' must be an object, found {}", kind(v)),
+                            ),
+                        }
+                    } else {
+                        push(
+                            &mut errors,
+                            pointer,
+                            "componentRequired",
+                            format!("component '{first}' cannot be removed"),
+                        );
                     }
-                } else {
-                    push(&mut errors, pointer, "componentRequired", format!("component '{first}' cannot be removed"));
+                    return if errors.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(errors)
+                    };
                 }
-                return if errors.is_empty() { Ok(()) } else { Err(errors) };
-            }
-            if segs[1].starts_with('$') {
-                return Ok(());
-            }
-            (cm, &segs[1..], child("", first))
-        } else {
-            (m, &segs[..], String::new())
+                if segs[1].starts_with('$') {
+                    return Ok(());
+                }
+                (cm, &segs[1..], child("", first))
+            } else {
+                (m, &segs[..], String::new())
+            };
+        let Some(pname) = rest.first() else {
+            return Err(errors);
         };
-        let Some(pname) = rest.first() else { return Err(errors) };
         let Some(prop) = model.properties.get(pname) else {
             let mut tmp = Map::new();
             tmp.insert(pname.clone(), Value::Bool(true));
             self.check_members(model, &tmp, &base, !base.is_empty(), &mut errors);
             if errors.is_empty() {
-                push(&mut errors, pointer, "unknownProperty", format!("'{pname}' is not a property of {}", model.id));
+                push(
+                    &mut errors,
+                    pointer,
+                    "unknownProperty",
+                    format!("'{pname}' is not a property of {}", model.id),
+                );
             }
             return Err(errors);
         };
@@ -387,26 +623,45 @@ impl ModelRegistry {
                 Schema::Object { fields } => match fields.iter().find(|f| &f.name == seg) {
                     Some(f) => &f.schema,
                     None => {
-                        push(&mut errors, &path, "unknownField", format!("'{seg}' is not a field of '{pname}'"));
+                        push(
+                            &mut errors,
+                            &path,
+                            "unknownField",
+                            format!("'{seg}' is not a field of '{pname}'"),
+                        );
                         return Err(errors);
                     }
                 },
                 Schema::Map { value, .. } => value,
                 Schema::Array { element } if seg == "-" || seg.parse::<usize>().is_ok() => element,
                 _ => {
-                    push(&mut errors, &path, "invalidPath", format!("'{pname}' has no member '{seg}'"));
+                    push(
+                        &mut errors,
+                        &path,
+                        "invalidPath",
+                        format!("'{pname}' has no member '{seg}'"),
+                    );
                     return Err(errors);
                 }
             };
         }
         if let Some(v) = value {
             if v.is_null() {
-                push(&mut errors, pointer, "wrongType", "a property value cannot be null; remove the property instead".into());
+                push(
+                    &mut errors,
+                    pointer,
+                    "wrongType",
+                    "a property value cannot be null; remove the property instead".into(),
+                );
             } else {
                 check_value(schema, v, pointer, &mut errors);
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Checks a relationship of `source_model` named `name` to a twin of
@@ -414,18 +669,45 @@ impl ModelRegistry {
     /// with its `properties` (a JSON object of the relationship's own
     /// properties; `$`-keys are ignored). Returns the relationship's definition,
     /// whose `min_multiplicity`/`max_multiplicity` the graph enforces.
-    pub fn validate_relationship(&self, source_model: &str, name: &str, target_model: Option<&str>, properties: &Value) -> Result<&RelationshipDef, Vec<TwinValidationError>> {
+    pub fn validate_relationship(
+        &self,
+        source_model: &str,
+        name: &str,
+        target_model: Option<&str>,
+        properties: &Value,
+    ) -> Result<&RelationshipDef, Vec<TwinValidationError>> {
         let mut errors = Vec::new();
-        let Some(m) = self.model_or_err(source_model, "", &mut errors) else { return Err(errors) };
+        let Some(m) = self.model_or_err(source_model, "", &mut errors) else {
+            return Err(errors);
+        };
         let Some(rel) = m.relationships.get(name) else {
             let names: Vec<&str> = m.relationships.keys().map(String::as_str).collect();
-            push(&mut errors, "/$relationshipName", "unknownRelationship", format!("'{name}' is not a relationship of {source_model}; it has: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") }));
+            push(
+                &mut errors,
+                "/$relationshipName",
+                "unknownRelationship",
+                format!(
+                    "'{name}' is not a relationship of {source_model}; it has: {}",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            );
             return Err(errors);
         };
         if let (Some(target), Some(tm)) = (&rel.target, target_model)
             && !self.is_subtype_of(tm, target)
         {
-            push(&mut errors, "/$targetId", "wrongTarget", format!("relationship '{name}' of {source_model} must target a twin of {target} (or a model extending it); the target twin's model is {tm}"));
+            push(
+                &mut errors,
+                "/$targetId",
+                "wrongTarget",
+                format!(
+                    "relationship '{name}' of {source_model} must target a twin of {target} (or a model extending it); the target twin's model is {tm}"
+                ),
+            );
         }
         match properties {
             Value::Object(props) => {
@@ -437,20 +719,46 @@ impl ModelRegistry {
                     match rel.properties.get(k) {
                         Some(pd) => check_value(&pd.schema, v, &p, &mut errors),
                         None => {
-                            let names: Vec<&str> = rel.properties.keys().map(String::as_str).collect();
-                            push(&mut errors, &p, "unknownProperty", format!("'{k}' is not a property of relationship '{name}'; it has: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") }));
+                            let names: Vec<&str> =
+                                rel.properties.keys().map(String::as_str).collect();
+                            push(
+                                &mut errors,
+                                &p,
+                                "unknownProperty",
+                                format!(
+                                    "'{k}' is not a property of relationship '{name}'; it has: {}",
+                                    if names.is_empty() {
+                                        "none".to_string()
+                                    } else {
+                                        names.join(", ")
+                                    }
+                                ),
+                            );
                         }
                     }
                 }
             }
             Value::Null => {}
-            other => push(&mut errors, "", "notAnObject", format!("relationship properties must be an object, found {}", kind(other))),
+            other => push(
+                &mut errors,
+                "",
+                "notAnObject",
+                format!(
+                    "relationship properties must be an object, found {}",
+                    kind(other)
+                ),
+            ),
         }
-        if errors.is_empty() { Ok(rel) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(rel)
+        } else {
+            Err(errors)
+        }
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

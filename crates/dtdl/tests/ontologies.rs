@@ -1,4 +1,5 @@
 //! The public ontologies load as one batch each, without errors.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -6,8 +7,14 @@ use serde_json::Value;
 use twinscape_dtdl::{ModelRegistry, ParseOptions};
 
 fn load(name: &str) -> (ModelRegistry, Vec<String>) {
-    let dir = common::repo_root().join("tests/ontologies").join(name).join("Ontology");
-    let batch: Vec<Value> = common::load_json_tree(&dir).into_iter().map(|(_, v)| v).collect();
+    let dir = common::repo_root()
+        .join("tests/ontologies")
+        .join(name)
+        .join("Ontology");
+    let batch: Vec<Value> = common::load_json_tree(&dir)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
     let mut reg = ModelRegistry::new();
     match reg.add_models(&batch, ParseOptions::default()) {
         Ok(ids) => (reg, ids),
@@ -32,7 +39,10 @@ fn realestatecore_loads() {
     assert!(!reg.is_subtype_of(space, room));
     assert!(reg.subtypes_of(space).len() > 100);
     let expanded = reg.expanded(room).unwrap();
-    assert!(expanded.relationships.contains_key("isPartOf"), "inherited relationship");
+    assert!(
+        expanded.relationships.contains_key("isPartOf"),
+        "inherited relationship"
+    );
 }
 
 #[test]

@@ -1,4 +1,5 @@
 //! The model registry and twin validation, through the public API.
+#![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
 use twinscape_dtdl::{ModelRegistry, ParseOptions, RegistryError, Schema};
@@ -50,7 +51,14 @@ fn models() -> Vec<Value> {
 fn registry() -> ModelRegistry {
     let mut reg = ModelRegistry::new();
     let ids = reg.add_models(&models(), ParseOptions::default()).unwrap();
-    assert_eq!(ids, ["dtmi:example:Space;1", "dtmi:example:Thermostat;1", "dtmi:example:Room;1"]);
+    assert_eq!(
+        ids,
+        [
+            "dtmi:example:Space;1",
+            "dtmi:example:Thermostat;1",
+            "dtmi:example:Room;1"
+        ]
+    );
     reg
 }
 
@@ -58,15 +66,34 @@ fn registry() -> ModelRegistry {
 fn entries_dependencies_and_expansion() {
     let reg = registry();
     let room = reg.get("dtmi:example:Room;1").unwrap();
-    assert_eq!(room.model, models()[2], "the model is kept exactly as uploaded");
+    assert_eq!(
+        room.model,
+        models()[2],
+        "the model is kept exactly as uploaded"
+    );
     assert_eq!(room.dtdl_version, 3);
     assert!(!room.decommissioned);
     assert_eq!(
-        room.dependencies.iter().map(String::as_str).collect::<Vec<_>>(),
+        room.dependencies
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
         ["dtmi:example:Space;1", "dtmi:example:Thermostat;1"]
     );
-    assert_eq!(reg.dependents("dtmi:example:Space;1").into_iter().collect::<Vec<_>>(), ["dtmi:example:Room;1"]);
-    assert_eq!(reg.get("dtmi:example:Space;1").unwrap().display_name.get("en").map(String::as_str), Some("Space"));
+    assert_eq!(
+        reg.dependents("dtmi:example:Space;1")
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["dtmi:example:Room;1"]
+    );
+    assert_eq!(
+        reg.get("dtmi:example:Space;1")
+            .unwrap()
+            .display_name
+            .get("en")
+            .map(String::as_str),
+        Some("Space")
+    );
 
     let x = reg.expanded("dtmi:example:Room;1").unwrap();
     assert!(x.properties.contains_key("name"), "inherited property");
@@ -77,16 +104,25 @@ fn entries_dependencies_and_expansion() {
     assert_eq!(rel.target.as_deref(), Some("dtmi:example:Space;1"));
     assert_eq!(rel.max_multiplicity, Some(3));
     assert_eq!(rel.min_multiplicity, None);
-    assert_eq!(x.components["thermostat"].schema, "dtmi:example:Thermostat;1");
+    assert_eq!(
+        x.components["thermostat"].schema,
+        "dtmi:example:Thermostat;1"
+    );
     let t = reg.expanded("dtmi:example:Thermostat;1").unwrap();
-    assert_eq!(t.properties["setPoint"].info.unit.as_deref(), Some("dtmi:dtdl:extension:quantitativeTypes:v1:unit:degreeCelsius"));
+    assert_eq!(
+        t.properties["setPoint"].info.unit.as_deref(),
+        Some("dtmi:dtdl:extension:quantitativeTypes:v1:unit:degreeCelsius")
+    );
     assert!(t.telemetries.contains_key("temperature"));
     assert!(t.commands["reboot"].request.is_some());
 
     assert!(reg.is_subtype_of("dtmi:example:Room;1", "dtmi:example:Space;1"));
     assert!(reg.is_subtype_of("dtmi:example:Space;1", "dtmi:example:Space;1"));
     assert!(!reg.is_subtype_of("dtmi:example:Space;1", "dtmi:example:Room;1"));
-    assert_eq!(reg.subtypes_of("dtmi:example:Space;1"), ["dtmi:example:Room;1", "dtmi:example:Space;1"]);
+    assert_eq!(
+        reg.subtypes_of("dtmi:example:Space;1"),
+        ["dtmi:example:Room;1", "dtmi:example:Space;1"]
+    );
 }
 
 #[test]
@@ -96,21 +132,34 @@ fn batches_are_atomic_and_reference_existing_models() {
         json!({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:example:Office;1", "@type": "Interface", "extends": "dtmi:example:Room;1"}),
         json!({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:example:Lab;1", "@type": "Interface", "extends": "dtmi:example:Nowhere;1"}),
     ];
-    let err = reg.add_models(&bad_batch, ParseOptions::default()).unwrap_err();
+    let err = reg
+        .add_models(&bad_batch, ParseOptions::default())
+        .unwrap_err();
     assert_eq!(err.len(), 1);
     let e = &err.0[0];
     assert_eq!(e.code, "unresolvedReference");
     assert_eq!(e.dtmi.as_deref(), Some("dtmi:example:Lab;1"));
     assert_eq!(e.document, Some(1));
     assert_eq!(e.path, "$.extends");
-    assert!(e.message.contains("dtmi:example:Nowhere;1"), "{}", e.message);
-    assert!(reg.get("dtmi:example:Office;1").is_none(), "nothing of a failed batch is added");
+    assert!(
+        e.message.contains("dtmi:example:Nowhere;1"),
+        "{}",
+        e.message
+    );
+    assert!(
+        reg.get("dtmi:example:Office;1").is_none(),
+        "nothing of a failed batch is added"
+    );
 
-    let ok = reg.add_models(&bad_batch[..1], ParseOptions::default()).unwrap();
+    let ok = reg
+        .add_models(&bad_batch[..1], ParseOptions::default())
+        .unwrap();
     assert_eq!(ok, ["dtmi:example:Office;1"]);
     assert!(reg.is_subtype_of("dtmi:example:Office;1", "dtmi:example:Space;1"));
 
-    let dup = reg.add_models(&models()[..1], ParseOptions::default()).unwrap_err();
+    let dup = reg
+        .add_models(&models()[..1], ParseOptions::default())
+        .unwrap_err();
     assert_eq!(dup.0[0].code, "modelAlreadyExists");
 }
 
@@ -128,28 +177,46 @@ fn every_problem_is_reported_with_its_location() {
     })];
     let err = twinscape_dtdl::validate_batch(&batch, ParseOptions::default()).unwrap_err();
     let got: Vec<(&str, &str)> = err.iter().map(|e| (e.code, e.path.as_str())).collect();
-    assert!(got.contains(&("invalidName", "$.contents[0].name")), "{got:?}");
-    assert!(got.contains(&("missingProperty", "$.contents[2]")), "{got:?}");
-    assert!(got.contains(&("invalidReference", "$.contents[1].schema")), "{got:?}");
-    assert!(err.iter().all(|e| e.dtmi.as_deref() == Some("dtmi:example:Bad;1")));
+    assert!(
+        got.contains(&("invalidName", "$.contents[0].name")),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("missingProperty", "$.contents[2]")),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("invalidReference", "$.contents[1].schema")),
+        "{got:?}"
+    );
+    assert!(
+        err.iter()
+            .all(|e| e.dtmi.as_deref() == Some("dtmi:example:Bad;1"))
+    );
 }
 
 #[test]
 fn delete_and_decommission() {
     let mut reg = registry();
     match reg.delete("dtmi:example:Space;1") {
-        Err(RegistryError::HasDependents { dependents, .. }) => assert_eq!(dependents, ["dtmi:example:Room;1"]),
+        Err(RegistryError::HasDependents { dependents, .. }) => {
+            assert_eq!(dependents, ["dtmi:example:Room;1"])
+        }
         other => panic!("{other:?}"),
     }
     reg.decommission("dtmi:example:Space;1").unwrap();
     assert!(reg.get("dtmi:example:Space;1").unwrap().decommissioned);
-    assert!(matches!(reg.decommission("dtmi:nope;1"), Err(RegistryError::NotFound(_))));
+    assert!(matches!(
+        reg.decommission("dtmi:nope;1"),
+        Err(RegistryError::NotFound(_))
+    ));
     reg.delete("dtmi:example:Room;1").unwrap();
     assert!(reg.expanded("dtmi:example:Room;1").is_none());
     reg.delete("dtmi:example:Space;1").unwrap();
     assert_eq!(reg.len(), 1);
     // A deleted model can be uploaded again.
-    reg.add_models(&models()[..1], ParseOptions::default()).unwrap();
+    reg.add_models(&models()[..1], ParseOptions::default())
+        .unwrap();
 }
 
 fn twin() -> Value {
@@ -206,7 +273,9 @@ fn twin_errors_name_the_member() {
     assert_eq!(errs[0].code, "missingComponent");
     assert_eq!(errs[0].path, "/thermostat");
 
-    let errs = reg.validate_twin(&json!({"$metadata": {"$model": "dtmi:example:Unknown;1"}})).unwrap_err();
+    let errs = reg
+        .validate_twin(&json!({"$metadata": {"$model": "dtmi:example:Unknown;1"}}))
+        .unwrap_err();
     assert_eq!(errs[0].code, "modelNotFound");
     assert!(reg.validate_twin(&json!([])).is_err());
 }
@@ -215,32 +284,100 @@ fn twin_errors_name_the_member() {
 fn patch_values_are_checked_by_path() {
     let reg = registry();
     let room = "dtmi:example:Room;1";
-    reg.validate_property(room, "/area", Some(&json!(3))).unwrap();
-    reg.validate_property(room, "/address/city", Some(&json!("Bergen"))).unwrap();
-    reg.validate_property(room, "/tags/newKey", Some(&json!("v"))).unwrap();
-    reg.validate_property(room, "/readings/0", Some(&json!(7))).unwrap();
-    reg.validate_property(room, "/thermostat/setPoint", Some(&json!(19.5))).unwrap();
-    reg.validate_property(room, "/thermostat", Some(&json!({"$metadata": {}}))).unwrap();
+    reg.validate_property(room, "/area", Some(&json!(3)))
+        .unwrap();
+    reg.validate_property(room, "/address/city", Some(&json!("Bergen")))
+        .unwrap();
+    reg.validate_property(room, "/tags/newKey", Some(&json!("v")))
+        .unwrap();
+    reg.validate_property(room, "/readings/0", Some(&json!(7)))
+        .unwrap();
+    reg.validate_property(room, "/thermostat/setPoint", Some(&json!(19.5)))
+        .unwrap();
+    reg.validate_property(room, "/thermostat", Some(&json!({"$metadata": {}})))
+        .unwrap();
     reg.validate_property(room, "/area", None).unwrap();
-    assert_eq!(reg.validate_property(room, "/area", Some(&json!(true))).unwrap_err()[0].code, "wrongType");
-    assert_eq!(reg.validate_property(room, "/address/street", Some(&json!("x"))).unwrap_err()[0].code, "unknownField");
-    assert_eq!(reg.validate_property(room, "/thermostat/temperature", Some(&json!(1))).unwrap_err()[0].code, "notAProperty");
-    assert_eq!(reg.validate_property(room, "/nothing", Some(&json!(1))).unwrap_err()[0].code, "unknownProperty");
-    assert_eq!(reg.validate_property(room, "/$dtId", Some(&json!("x"))).unwrap_err()[0].code, "systemProperty");
-    assert_eq!(reg.validate_property(room, "/thermostat", None).unwrap_err()[0].code, "componentRequired");
-    assert_eq!(reg.validate_property(room, "area", Some(&json!(1))).unwrap_err()[0].code, "invalidPath");
+    assert_eq!(
+        reg.validate_property(room, "/area", Some(&json!(true)))
+            .unwrap_err()[0]
+            .code,
+        "wrongType"
+    );
+    assert_eq!(
+        reg.validate_property(room, "/address/street", Some(&json!("x")))
+            .unwrap_err()[0]
+            .code,
+        "unknownField"
+    );
+    assert_eq!(
+        reg.validate_property(room, "/thermostat/temperature", Some(&json!(1)))
+            .unwrap_err()[0]
+            .code,
+        "notAProperty"
+    );
+    assert_eq!(
+        reg.validate_property(room, "/nothing", Some(&json!(1)))
+            .unwrap_err()[0]
+            .code,
+        "unknownProperty"
+    );
+    assert_eq!(
+        reg.validate_property(room, "/$dtId", Some(&json!("x")))
+            .unwrap_err()[0]
+            .code,
+        "systemProperty"
+    );
+    assert_eq!(
+        reg.validate_property(room, "/thermostat", None)
+            .unwrap_err()[0]
+            .code,
+        "componentRequired"
+    );
+    assert_eq!(
+        reg.validate_property(room, "area", Some(&json!(1)))
+            .unwrap_err()[0]
+            .code,
+        "invalidPath"
+    );
 }
 
 #[test]
 fn relationships_check_target_and_properties() {
     let reg = registry();
-    let rel = reg.validate_relationship("dtmi:example:Room;1", "contains", Some("dtmi:example:Room;1"), &json!({"since": "2024-01-01"})).unwrap();
+    let rel = reg
+        .validate_relationship(
+            "dtmi:example:Room;1",
+            "contains",
+            Some("dtmi:example:Room;1"),
+            &json!({"since": "2024-01-01"}),
+        )
+        .unwrap();
     assert_eq!(rel.max_multiplicity, Some(3));
-    reg.validate_relationship("dtmi:example:Space;1", "contains", None, &Value::Null).unwrap();
-    let e = reg.validate_relationship("dtmi:example:Room;1", "contains", Some("dtmi:example:Thermostat;1"), &json!({})).unwrap_err();
+    reg.validate_relationship("dtmi:example:Space;1", "contains", None, &Value::Null)
+        .unwrap();
+    let e = reg
+        .validate_relationship(
+            "dtmi:example:Room;1",
+            "contains",
+            Some("dtmi:example:Thermostat;1"),
+            &json!({}),
+        )
+        .unwrap_err();
     assert_eq!(e[0].code, "wrongTarget");
-    let e = reg.validate_relationship("dtmi:example:Room;1", "contains", None, &json!({"since": 5, "x": 1})).unwrap_err();
-    assert_eq!(e.iter().map(|e| e.code).collect::<Vec<_>>(), ["wrongType", "unknownProperty"]);
-    let e = reg.validate_relationship("dtmi:example:Room;1", "owns", None, &json!({})).unwrap_err();
+    let e = reg
+        .validate_relationship(
+            "dtmi:example:Room;1",
+            "contains",
+            None,
+            &json!({"since": 5, "x": 1}),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.iter().map(|e| e.code).collect::<Vec<_>>(),
+        ["wrongType", "unknownProperty"]
+    );
+    let e = reg
+        .validate_relationship("dtmi:example:Room;1", "owns", None, &json!({}))
+        .unwrap_err();
     assert_eq!(e[0].code, "unknownRelationship");
 }

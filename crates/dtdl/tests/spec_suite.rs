@@ -1,5 +1,6 @@
 //! Runs the DTDL specification test suite (Azure/opendigitaltwins-dtdl,
 //! vendored under tests/dtdl-spec) in each case's option mode.
+#![allow(clippy::unwrap_used)]
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,7 +17,10 @@ struct Outcome {
     detail: String,
 }
 
-fn run_version(version: &str, counts: &mut BTreeMap<(String, String), (usize, usize)>) -> Vec<Outcome> {
+fn run_version(
+    version: &str,
+    counts: &mut BTreeMap<(String, String), (usize, usize)>,
+) -> Vec<Outcome> {
     let dir = suite_dir().join(version);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -32,7 +36,9 @@ fn run_version(version: &str, counts: &mut BTreeMap<(String, String), (usize, us
         for (i, case) in cases.iter().enumerate() {
             let valid = case["valid"].as_bool().unwrap();
             let mode = case["options"][0].as_str().unwrap().to_string();
-            let options = ParseOptions { allow_undefined_extensions: mode == "AllowUndefinedExtensions" };
+            let options = ParseOptions {
+                allow_undefined_extensions: mode == "AllowUndefinedExtensions",
+            };
             let input = case["input"].as_array().unwrap();
             let result = validate_batch(input, options);
             let passed = result.is_ok() == valid;
@@ -43,9 +49,17 @@ fn run_version(version: &str, counts: &mut BTreeMap<(String, String), (usize, us
             }
             let detail = match &result {
                 Ok(_) => "accepted".to_string(),
-                Err(e) => e.iter().map(|e| format!("{} {}: {}", e.code, e.path, e.message)).collect::<Vec<_>>().join(" | "),
+                Err(e) => e
+                    .iter()
+                    .map(|e| format!("{} {}: {}", e.code, e.path, e.message))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
             };
-            out.push(Outcome { id: format!("{version}/{name}#{i}"), passed, detail });
+            out.push(Outcome {
+                id: format!("{version}/{name}#{i}"),
+                passed,
+                detail,
+            });
         }
     }
     out
@@ -70,11 +84,25 @@ fn dtdl_spec_suite() {
         total += n;
     }
     println!("DTDL spec suite total: {total_pass}/{total} passed");
-    let unexpected: Vec<&Outcome> = outcomes.iter().filter(|o| !o.passed && !known.contains(&o.id)).collect();
-    let fixed: Vec<&Outcome> = outcomes.iter().filter(|o| o.passed && known.contains(&o.id)).collect();
+    let unexpected: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| !o.passed && !known.contains(&o.id))
+        .collect();
+    let fixed: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.passed && known.contains(&o.id))
+        .collect();
     if std::env::var_os("DTDL_SPEC_WRITE_FAILURES").is_some() {
-        let list: Vec<&str> = outcomes.iter().filter(|o| !o.passed).map(|o| o.id.as_str()).collect();
-        std::fs::write(suite_dir().join("known-failures.txt"), list.join("\n") + "\n").unwrap();
+        let list: Vec<&str> = outcomes
+            .iter()
+            .filter(|o| !o.passed)
+            .map(|o| o.id.as_str())
+            .collect();
+        std::fs::write(
+            suite_dir().join("known-failures.txt"),
+            list.join("\n") + "\n",
+        )
+        .unwrap();
     }
     if std::env::var_os("DTDL_SPEC_SHOW").is_some() {
         for o in outcomes.iter().filter(|o| !o.passed) {
@@ -87,6 +115,14 @@ fn dtdl_spec_suite() {
     for o in unexpected.iter().take(50) {
         println!("unexpected failure {}: {}", o.id, o.detail);
     }
-    assert!(unexpected.is_empty(), "{} case(s) failed that are not in tests/dtdl-spec/known-failures.txt", unexpected.len());
-    assert!(fixed.is_empty(), "{} known failure(s) now pass: remove them from tests/dtdl-spec/known-failures.txt", fixed.len());
+    assert!(
+        unexpected.is_empty(),
+        "{} case(s) failed that are not in tests/dtdl-spec/known-failures.txt",
+        unexpected.len()
+    );
+    assert!(
+        fixed.is_empty(),
+        "{} known failure(s) now pass: remove them from tests/dtdl-spec/known-failures.txt",
+        fixed.len()
+    );
 }

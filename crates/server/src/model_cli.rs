@@ -37,7 +37,10 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             .collect::<Result<_, _>>()?;
         entries.sort();
         for e in entries {
-            if e.is_dir() || e.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")) {
+            if e.is_dir()
+                || e.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+            {
                 collect(&e, out)?;
             }
         }
@@ -56,7 +59,14 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
         collect(p, &mut files)?;
     }
     if files.is_empty() {
-        bail!("no *.json files found in {}", args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no *.json files found in {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let mut batch = Vec::with_capacity(files.len());
     let mut batch_files = Vec::with_capacity(files.len());
@@ -81,21 +91,37 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let options = ParseOptions { allow_undefined_extensions: args.allow_undefined_extensions };
+    let options = ParseOptions {
+        allow_undefined_extensions: args.allow_undefined_extensions,
+    };
     let mut valid_models = 0;
     match validate_batch(&batch, options) {
         Ok(ids) => valid_models = ids.len(),
         Err(errors) => {
             for e in errors.iter() {
-                let file = e.document.and_then(|d| batch_files.get(d)).map_or_else(|| "-".to_string(), |f| f.display().to_string());
-                println!("{file}: {}: {}: {}", e.dtmi.as_deref().unwrap_or("-"), e.path, e.message);
+                let file = e
+                    .document
+                    .and_then(|d| batch_files.get(d))
+                    .map_or_else(|| "-".to_string(), |f| f.display().to_string());
+                println!(
+                    "{file}: {}: {}: {}",
+                    e.dtmi.as_deref().unwrap_or("-"),
+                    e.path,
+                    e.message
+                );
             }
             problems += errors.len();
         }
     }
     if problems > 0 {
-        bail!("{problems} problem(s) found in {} file(s); the models are not valid", files.len());
+        bail!(
+            "{problems} problem(s) found in {} file(s); the models are not valid",
+            files.len()
+        );
     }
-    println!("{valid_models} model(s) in {} file(s) are valid", files.len());
+    println!(
+        "{valid_models} model(s) in {} file(s) are valid",
+        files.len()
+    );
     Ok(())
 }

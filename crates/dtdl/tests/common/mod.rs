@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,8 @@ pub fn load_json_tree(dir: &Path) -> Vec<(PathBuf, Value)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
-            let v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p, v)
         })
         .collect()
