@@ -25,7 +25,9 @@ pub struct Limits {
     /// Largest `TOP(n)`; ADT documents none, so `None`.
     pub max_top: Option<u64>,
     /// Deepest nesting of parentheses and `NOT` in WHERE. Not an ADT limit:
-    /// it keeps the recursive parser's stack small (wasm has 1 MiB).
+    /// it bounds the recursion of the parser and of `Display` (about 4 KiB
+    /// of stack per level in a release build, 16 KiB unoptimised; wasm has
+    /// 1 MiB), so values above 64 count as 64.
     pub max_nesting: usize,
     /// Whether a JOIN or MATCH query must filter on a twin's `$dtId` in
     /// WHERE, as ADT requires.

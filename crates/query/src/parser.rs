@@ -321,6 +321,16 @@ impl Parser<'_> {
         };
         let mut rest = Vec::new();
         while self.eat(&TokenKind::Dot).is_some() {
+            if self.at(&TokenKind::Star) {
+                return Err(self.error(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "`{}.*` is not supported; select the collection itself: SELECT {}",
+                        head.name, head.name
+                    ),
+                    self.peek().span,
+                ));
+            }
             rest.push(self.member_name("a property name after `.`")?);
         }
         if self.at(&TokenKind::LBracket) {
@@ -1165,13 +1175,11 @@ impl Parser<'_> {
 
     fn enter(&mut self, span: Span) -> PResult<()> {
         self.depth += 1;
-        if self.depth > self.limits.max_nesting {
+        let max = self.limits.max_nesting.min(MAX_NESTING_CAP);
+        if self.depth > max {
             return Err(self.error(
                 ErrorKind::LimitExceeded,
-                format!(
-                    "conditions are nested more than {} deep",
-                    self.limits.max_nesting
-                ),
+                format!("conditions are nested more than {} deep", max),
                 span,
             ));
         }
@@ -1915,6 +1923,10 @@ impl Parser<'_> {
         }
     }
 }
+
+/// The deepest nesting any configuration allows: the parser and `Display`
+/// recurse once per level, and wasm's stack is 1 MiB.
+pub(crate) const MAX_NESTING_CAP: usize = 64;
 
 /// Reserved words that mark the grammar's structure: finding one where a
 /// name is expected is a syntax error, not a naming problem.

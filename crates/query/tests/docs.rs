@@ -753,3 +753,36 @@ fn operators() {
     };
     assert_eq!(path_names(p), ["Group"]);
 }
+
+/// The documented queries that fail only through a typo or a placeholder
+/// parse once corrected, so an executor test can use them.
+#[test]
+fn documented_typos_corrected_parse() {
+    for text in [
+        // MatchNameAllExample: `(Building-[]-(Sensor)`.
+        "SELECT Building, Sensor FROM DIGITALTWINS MATCH (Building)-[]-(Sensor) WHERE Building.$dtId = 'Seattle21'",
+        // MatchVariableExample: FROM missing.
+        "SELECT Floor,Cafe, Rel FROM DIGITALTWINS MATCH (Floor)-[Rel]-(Cafe) \
+         WHERE Floor.$dtId = 'thermostat-15' AND Rel.name = 'child'",
+        // IsStringExample: DIGITIALTWINS.
+        "SELECT * FROM DIGITALTWINS WHERE IS_STRING( Status ) AND Status != 'Completed'",
+        // OtherExamples1: the relationship needs a name to be filtered on.
+        "SELECT device FROM DIGITALTWINS space JOIN device RELATED space.has has \
+         WHERE space.$dtId = 'Room 123' AND device.$metadata.$model = 'dtmi:contoso:com:DigitalTwins:MxChip;3' \
+         AND has.role = 'Operator'",
+        // MatchLimitationDtIdExample: twins in parentheses, names after a colon.
+        "SELECT A, B, C FROM DIGITALTWINS MATCH (A)-[:contains]->(B)-[:is_part_of]->(C) WHERE B.$dtId = 'Device01'",
+        // INOperatorWithout / INOperatorWith / SelectTop: placeholders filled in.
+        "SELECT Floor FROM DIGITALTWINS Building JOIN Floor RELATED Building.contains WHERE Building.$dtId = 'b1'",
+        "SELECT Room FROM DIGITALTWINS Floor JOIN Room RELATED Floor.contains \
+         WHERE Floor.$dtId IN ['floor1','floor2', 'floorn'] AND Room. Temperature > 72 \
+         AND IS_OF_MODEL(Room, 'dtmi:com:contoso:Room;1')",
+        "SELECT TOP (5) FROM DIGITALTWINS WHERE Temperature > 70",
+        // QueryByProperty4: a map property.
+        "SELECT * FROM DIGITALTWINS T WHERE T.tags.color = 'red'",
+    ] {
+        if let Result::Err(e) = parse(text) {
+            panic!("{text}: {e}");
+        }
+    }
+}

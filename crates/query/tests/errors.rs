@@ -87,6 +87,7 @@ const CASES: &[Case] = &[
     ("SELECT COUNT() AS n FROM DIGITALTWINS", UnexpectedToken, "expected FROM after COUNT(), found `AS`", 1, 16, 2),
     ("SELECT *, T FROM DIGITALTWINS T", UnexpectedToken, "`*` and COUNT() stand alone in the SELECT list", 1, 9, 1),
     ("SELECT T, * FROM DIGITALTWINS T", UnexpectedToken, "`*` and COUNT() stand alone", 1, 11, 1),
+    ("SELECT T.* FROM DIGITALTWINS T", Unsupported, "`T.*` is not supported; select the collection itself: SELECT T", 1, 10, 1),
     ("SELECT T AS FROM DIGITALTWINS T", ReservedWord, "expected a name after AS, found the reserved word `FROM`", 1, 13, 4),
     // WHERE conditions.
     ("SELECT * FROM DIGITALTWINS WHERE x == 1", UnexpectedToken, "use `=` to compare for equality", 1, 36, 2),
@@ -341,6 +342,33 @@ fn nesting_limit_keeps_the_stack_small() {
             .kind,
         LimitExceeded
     );
+}
+
+#[test]
+fn nesting_is_capped_at_64() {
+    let nested = |n: usize| {
+        format!(
+            "SELECT * FROM DIGITALTWINS WHERE {}x = 1{}",
+            "NOT (".repeat(n / 2),
+            ")".repeat(n / 2)
+        )
+    };
+    let limits = Limits {
+        max_nesting: usize::MAX,
+        ..Limits::default()
+    };
+    let e = parse_with_limits(&nested(66), &limits).unwrap_err();
+    assert_eq!(e.message, "conditions are nested more than 64 deep");
+    // The deepest query allowed parses and prints (16 KiB a level in an
+    // unoptimised build, so give the thread room).
+    let worker = std::thread::Builder::new()
+        .stack_size(4 << 20)
+        .spawn(move || {
+            let q = parse_with_limits(&nested(64), &limits).unwrap();
+            let text = q.to_string();
+            parse_with_limits(&text, &limits).unwrap().to_string() == text
+        });
+    assert!(worker.unwrap().join().unwrap());
 }
 
 #[test]
