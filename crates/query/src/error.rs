@@ -9,6 +9,7 @@ use crate::ast::Span;
 /// The server maps every kind to ADT's `BadRequest`-style error body; the
 /// kinds only refine it for tests, logs and UIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The query text is empty or only white space.
     EmptyQuery,
@@ -144,12 +145,9 @@ pub struct QueryError {
 }
 
 impl QueryError {
-    pub(crate) fn new(
-        kind: ErrorKind,
-        message: impl Into<String>,
-        source: &str,
-        span: Span,
-    ) -> Self {
+    /// An error of `kind` about the text `span` of `source`; also for an
+    /// executor that reports a problem at a node of the AST.
+    pub fn new(kind: ErrorKind, message: impl Into<String>, source: &str, span: Span) -> Self {
         QueryError {
             kind,
             message: message.into(),
