@@ -5,7 +5,7 @@
 use crate::checks::Lookup;
 use crate::parser::{Element, Val};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// A localized string: language code → text.
@@ -159,11 +159,29 @@ pub struct ExpandedModel {
     pub extends: Vec<String>,
     /// Every base, transitively (not including the model itself).
     pub ancestors: BTreeSet<String>,
-    pub properties: BTreeMap<String, PropertyDef>,
-    pub telemetries: BTreeMap<String, TelemetryDef>,
-    pub commands: BTreeMap<String, CommandDef>,
-    pub relationships: BTreeMap<String, RelationshipDef>,
-    pub components: BTreeMap<String, ComponentDef>,
+    pub properties: BTreeMap<String, Arc<PropertyDef>>,
+    pub telemetries: BTreeMap<String, Arc<TelemetryDef>>,
+    pub commands: BTreeMap<String, Arc<CommandDef>>,
+    pub relationships: BTreeMap<String, Arc<RelationshipDef>>,
+    pub components: BTreeMap<String, Arc<ComponentDef>>,
+}
+
+/// A content's definition, built once and shared by every model that has it.
+#[derive(Debug, Clone)]
+enum ContentArc {
+    Property(Arc<PropertyDef>),
+    Telemetry(Arc<TelemetryDef>),
+    Command(Arc<CommandDef>),
+    Relationship(Arc<RelationshipDef>),
+    Component(Arc<ComponentDef>),
+    Other,
+}
+
+/// Memo of built schemas and content definitions across expansions.
+#[derive(Debug, Default)]
+pub(crate) struct ExpandCache {
+    schemas: HashMap<String, Arc<Schema>>,
+    contents: HashMap<String, ContentArc>,
 }
 
 impl ExpandedModel {
@@ -285,18 +303,27 @@ pub(crate) fn build_schema(look: &Lookup<'_>, id: &str, depth: usize) -> Schema 
     }
 }
 
-fn schema_of(look: &Lookup<'_>, e: &Element) -> Arc<Schema> {
-    Arc::new(
-        e.refs("schema")
-            .next()
-            .map_or(Schema::Unknown, |s| build_schema(look, s, 0)),
-    )
+fn schema_of(look: &Lookup<'_>, e: &Element, cache: &mut ExpandCache) -> Arc<Schema> {
+    let Some(sid) = e.refs("schema").next() else {
+        return Arc::new(Schema::Unknown);
+    };
+    if let Some(s) = cache.schemas.get(sid) {
+        return s.clone();
+    }
+    let s = Arc::new(build_schema(look, sid, 0));
+    cache.schemas.insert(sid.to_string(), s.clone());
+    s
 }
 
-fn property_def(look: &Lookup<'_>, e: &Element, defined_in: &str) -> PropertyDef {
+fn property_def(
+    look: &Lookup<'_>,
+    e: &Element,
+    defined_in: &str,
+    cache: &mut ExpandCache,
+) -> PropertyDef {
     PropertyDef {
         info: info(e, defined_in),
-        schema: schema_of(look, e),
+        schema: schema_of(look, e, cache),
         writable: matches!(
             e.props.get("writable").and_then(|v| v.first()),
             Some(Val::Bool(true))
@@ -304,11 +331,16 @@ fn property_def(look: &Lookup<'_>, e: &Element, defined_in: &str) -> PropertyDef
     }
 }
 
-fn payload(look: &Lookup<'_>, e: &Element, prop: &str) -> Option<PayloadDef> {
+fn payload(
+    look: &Lookup<'_>,
+    e: &Element,
+    prop: &str,
+    cache: &mut ExpandCache,
+) -> Option<PayloadDef> {
     let p = look.get(e.refs(prop).next()?)?;
     Some(PayloadDef {
         name: p.str_prop("name").unwrap_or_default().to_string(),
-        schema: schema_of(look, p),
+        schema: schema_of(look, p, cache),
     })
 }
 
@@ -320,7 +352,11 @@ fn int_prop(e: &Element, name: &str) -> Option<u32> {
 }
 
 /// Expands an Interface: its contents and everything inherited through `extends`.
-pub(crate) fn expand(look: &Lookup<'_>, id: &str) -> Option<ExpandedModel> {
+pub(crate) fn expand(
+    look: &Lookup<'_>,
+    id: &str,
+    cache: &mut ExpandCache,
+) -> Option<ExpandedModel> {
     let root = look.get(id)?;
     let mut m = ExpandedModel {
         id: id.to_string(),
@@ -350,72 +386,82 @@ pub(crate) fn expand(look: &Lookup<'_>, id: &str) -> Option<ExpandedModel> {
         }
         for cid in iface.refs("contents") {
             let Some(c) = look.get(cid) else { continue };
-            let name = c.str_prop("name").unwrap_or_default().to_string();
-            if m.has_content(&name) {
+            let name = c.str_prop("name").unwrap_or_default();
+            if m.has_content(name) {
                 continue;
             }
-            match c.class.as_str() {
-                "Property" => {
-                    m.properties.insert(name, property_def(look, c, &iid));
+            let def = match cache.contents.get(cid) {
+                Some(d) => d.clone(),
+                None => {
+                    let d = content_def(look, c, &iid, cache);
+                    cache.contents.insert(cid.to_string(), d.clone());
+                    d
                 }
-                "Telemetry" => {
-                    m.telemetries.insert(
-                        name,
-                        TelemetryDef {
-                            info: info(c, &iid),
-                            schema: schema_of(look, c),
-                        },
-                    );
+            };
+            let name = name.to_string();
+            match def {
+                ContentArc::Property(d) => {
+                    m.properties.insert(name, d);
                 }
-                "Command" => {
-                    m.commands.insert(
-                        name,
-                        CommandDef {
-                            info: info(c, &iid),
-                            request: payload(look, c, "request"),
-                            response: payload(look, c, "response"),
-                        },
-                    );
+                ContentArc::Telemetry(d) => {
+                    m.telemetries.insert(name, d);
                 }
-                "Relationship" => {
-                    let properties = c
-                        .refs("properties")
-                        .filter_map(|p| look.get(p))
-                        .map(|p| {
-                            (
-                                p.str_prop("name").unwrap_or_default().to_string(),
-                                property_def(look, p, &iid),
-                            )
-                        })
-                        .collect();
-                    m.relationships.insert(
-                        name,
-                        RelationshipDef {
-                            info: info(c, &iid),
-                            target: c.str_prop("target").map(String::from),
-                            min_multiplicity: int_prop(c, "minMultiplicity"),
-                            max_multiplicity: int_prop(c, "maxMultiplicity"),
-                            writable: matches!(
-                                c.props.get("writable").and_then(|v| v.first()),
-                                Some(Val::Bool(true))
-                            ),
-                            properties,
-                        },
-                    );
+                ContentArc::Command(d) => {
+                    m.commands.insert(name, d);
                 }
-                "Component" => {
-                    m.components.insert(
-                        name,
-                        ComponentDef {
-                            info: info(c, &iid),
-                            schema: c.refs("schema").next().unwrap_or_default().to_string(),
-                        },
-                    );
+                ContentArc::Relationship(d) => {
+                    m.relationships.insert(name, d);
                 }
-                _ => {}
+                ContentArc::Component(d) => {
+                    m.components.insert(name, d);
+                }
+                ContentArc::Other => {}
             }
         }
         queue.extend(iface.refs("extends").map(String::from));
     }
     Some(m)
+}
+
+fn content_def(look: &Lookup<'_>, c: &Element, iid: &str, cache: &mut ExpandCache) -> ContentArc {
+    match c.class.as_str() {
+        "Property" => ContentArc::Property(Arc::new(property_def(look, c, iid, cache))),
+        "Telemetry" => ContentArc::Telemetry(Arc::new(TelemetryDef {
+            info: info(c, iid),
+            schema: schema_of(look, c, cache),
+        })),
+        "Command" => ContentArc::Command(Arc::new(CommandDef {
+            info: info(c, iid),
+            request: payload(look, c, "request", cache),
+            response: payload(look, c, "response", cache),
+        })),
+        "Relationship" => {
+            let properties = c
+                .refs("properties")
+                .filter_map(|p| look.get(p))
+                .map(|p| {
+                    (
+                        p.str_prop("name").unwrap_or_default().to_string(),
+                        property_def(look, p, iid, cache),
+                    )
+                })
+                .collect();
+            ContentArc::Relationship(Arc::new(RelationshipDef {
+                info: info(c, iid),
+                target: c.str_prop("target").map(String::from),
+                min_multiplicity: int_prop(c, "minMultiplicity"),
+                max_multiplicity: int_prop(c, "maxMultiplicity"),
+                writable: matches!(
+                    c.props.get("writable").and_then(|v| v.first()),
+                    Some(Val::Bool(true))
+                ),
+                properties,
+            }))
+        }
+        "Component" => ContentArc::Component(Arc::new(ComponentDef {
+            info: info(c, iid),
+            schema: c.refs("schema").next().unwrap_or_default().to_string(),
+        })),
+        _ => ContentArc::Other,
+    }
 }

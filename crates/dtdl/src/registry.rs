@@ -4,7 +4,7 @@
 use crate::checks::{Lookup, check_batch};
 use crate::error::{ModelError, ModelErrors, RegistryError};
 use crate::metamodel::metamodel;
-use crate::model::{ExpandedModel, LocalizedString, expand};
+use crate::model::{ExpandCache, ExpandedModel, LocalizedString, expand};
 use crate::parser::{Element, ParseOptions, Parser};
 use serde::Serialize;
 use serde_json::Value;
@@ -200,8 +200,9 @@ impl ModelRegistry {
             batch: &self.elements,
             existing: &empty,
         };
+        let mut cache = ExpandCache::default();
         for iid in interface_ids {
-            if let Some(m) = expand(&look, &iid) {
+            if let Some(m) = expand(&look, &iid, &mut cache) {
                 self.expanded.insert(iid, Arc::new(m));
             }
         }

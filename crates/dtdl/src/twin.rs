@@ -750,7 +750,7 @@ impl ModelRegistry {
             ),
         }
         if errors.is_empty() {
-            Ok(rel)
+            Ok(rel.as_ref())
         } else {
             Err(errors)
         }
