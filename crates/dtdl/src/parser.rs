@@ -434,17 +434,6 @@ impl<'a> Parser<'a> {
                 );
                 return Err(Fatal);
             }
-            if parent.version != 0 && parent.version != major as u8 {
-                self.err(
-                    &p,
-                    "inconsistentContext",
-                    format!(
-                        "'{s}' changes the DTDL version from {} to {major} inside a model; one model uses one DTDL version",
-                        parent.version
-                    ),
-                );
-                return Err(Fatal);
-            }
             ctx.version = major as u8;
             saw_dtdl = true;
             i += 1;
@@ -912,7 +901,12 @@ impl<'a> Parser<'a> {
         }
         for (pid, sp) in &sup_defs {
             let min = sp.min_count.unwrap_or(if sp.optional { 0 } else { 1 });
-            if min > 0 && !el.sup_props.contains_key(&sp.property_name) {
+            if min > 0
+                && el
+                    .sup_props
+                    .get(&sp.property_name)
+                    .is_none_or(Vec::is_empty)
+            {
                 let cot = self
                     .mm
                     .supplemental_types
@@ -1318,10 +1312,6 @@ impl<'a> Parser<'a> {
             for (p, v) in items {
                 let s = match v {
                     Value::String(s) => Some(s.clone()),
-                    Value::Object(o) => match (o.get("@value"), o.len()) {
-                        (Some(Value::String(s)), 1) => Some(s.clone()),
-                        _ => None,
-                    },
                     _ => None,
                 };
                 match s {
@@ -1544,7 +1534,8 @@ impl<'a> Parser<'a> {
         let mut ok = true;
         for k in o.keys() {
             match k.as_str() {
-                "@value" | "@type" => {}
+                "@value" => {}
+                "@type" if !(allow_language && restrict) => {}
                 "@language" if allow_language => {}
                 "@id" | "@context" | "@graph" => {
                     self.err(
@@ -1577,6 +1568,9 @@ impl<'a> Parser<'a> {
         let ty = match o.get("@type") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Array(a)) if a.len() == 1 && a[0].is_string() => {
+                a[0].as_str().map(String::from)
+            }
             Some(other) => {
                 self.err(
                     &path_key(path, "@type"),
