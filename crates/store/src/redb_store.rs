@@ -39,9 +39,11 @@ const fn table_def(table: Table) -> TableDefinition<'static, &'static str, &'sta
 pub struct RedbOptions {
     /// redb's page cache, in bytes.
     pub cache_size: usize,
-    /// Save the allocator state with every commit so that reopening after a
-    /// crash needs no full repair (a walk of the whole file). Costs a little
-    /// per commit; see `docs/benchmarks.md`.
+    /// Save the allocator state with every commit, with a two-phase commit
+    /// (two fsyncs), so that reopening after a crash needs no repair. Off by
+    /// default: it halves durable commits/s when fsync is slow, while the
+    /// repair it saves (a walk of the whole file, only after a crash) takes
+    /// seconds even at a million twins; see `docs/benchmarks.md`.
     pub quick_repair: bool,
     /// At most this many batches go into one group commit.
     pub max_group_batches: usize,
@@ -53,18 +55,26 @@ pub struct RedbOptions {
     pub max_value_len: usize,
     /// Largest batch accepted (keys and values together), in bytes.
     pub max_batch_bytes: usize,
+    /// When opening an existing file, read it front to back on a background
+    /// thread, so that a repair after a crash and the startup
+    /// [`Store::load`] (both visit pages in key order, scattered over the
+    /// file) find them in the OS page cache instead of waiting on one random
+    /// read each. Costs nothing but a core while it runs when the file is
+    /// already cached.
+    pub prefetch_on_open: bool,
 }
 
 impl Default for RedbOptions {
     fn default() -> Self {
         Self {
-            cache_size: 512 * 1024 * 1024,
-            quick_repair: true,
+            cache_size: 256 * 1024 * 1024,
+            quick_repair: false,
             max_group_batches: 4096,
             max_group_bytes: 64 * 1024 * 1024,
             max_key_len: 4096,
             max_value_len: 64 * 1024 * 1024,
             max_batch_bytes: 512 * 1024 * 1024,
+            prefetch_on_open: true,
         }
     }
 }
@@ -107,6 +117,7 @@ pub struct RedbStore {
     writer: Option<JoinHandle<()>>,
     counters: Arc<Counters>,
     repaired: bool,
+    _prefetch: Option<Prefetch>,
     /// Held by tests to make the writer wait, so that a queue builds up.
     #[cfg(test)]
     pause: Arc<std::sync::Mutex<()>>,
@@ -137,6 +148,7 @@ impl RedbStore {
         })?;
         let file = dir.join(DATABASE_FILE);
         let started = Instant::now();
+        let prefetch = (options.prefetch_on_open && file.exists()).then(|| Prefetch::start(&file));
         let repaired = Arc::new(AtomicBool::new(false));
         let repair_flag = repaired.clone();
         let repair_file = file.clone();
@@ -196,6 +208,7 @@ impl RedbStore {
             writer: Some(handle),
             counters,
             repaired,
+            _prefetch: prefetch,
             #[cfg(test)]
             pause,
         })
@@ -419,6 +432,45 @@ struct RedbSnapshot {
     txn: ReadTransaction,
     batch_seq: u64,
     next_log_seq: u64,
+}
+
+/// Reads a file front to back on a background thread, only to pull it into
+/// the OS page cache; stops early when dropped. Best effort: errors end it.
+struct Prefetch {
+    stop: Arc<AtomicBool>,
+}
+
+impl Prefetch {
+    fn start(file: &Path) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let file = file.to_path_buf();
+        let spawned = std::thread::Builder::new()
+            .name("twinscape-store-prefetch".into())
+            .spawn(move || {
+                use std::io::Read;
+                let Ok(mut f) = std::fs::File::open(&file) else {
+                    return;
+                };
+                let mut buf = vec![0u8; 4 * 1024 * 1024];
+                while !flag.load(Ordering::Relaxed) {
+                    match f.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::debug!(error = %err, "no prefetch thread");
+        }
+        Self { stop }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Snapshot for RedbSnapshot {

@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use twinscape_store::{RedbStore, Store, Table, WriteBatch};
+use twinscape_store::{RedbOptions, RedbStore, Store, Table, WriteBatch};
 
 const CHILD_DIR: &str = "TWINSCAPE_STORE_CRASH_DIR";
 const CHILD_ROUND: &str = "TWINSCAPE_STORE_CRASH_ROUND";
+const CHILD_QUICK_REPAIR: &str = "TWINSCAPE_STORE_CRASH_QUICK_REPAIR";
 const SEED: &str = "TWINSCAPE_STORE_CRASH_SEED";
 const ROUNDS: u32 = 8;
 const TASKS: u32 = 32;
@@ -57,7 +58,13 @@ fn crash_child_process() {
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        let store: Arc<dyn Store> = Arc::new(RedbStore::open(&dir).expect("open store"));
+        let quick_repair = std::env::var(CHILD_QUICK_REPAIR).is_ok_and(|v| v == "1");
+        let options = RedbOptions {
+            quick_repair,
+            ..RedbOptions::default()
+        };
+        let store: Arc<dyn Store> =
+            Arc::new(RedbStore::open_with(&dir, options).expect("open store"));
         println_flush("READY");
         let mut tasks = Vec::new();
         for task in 0..TASKS {
@@ -152,6 +159,9 @@ fn kill_9_keeps_every_acknowledged_batch_and_no_partial_one() {
             ])
             .env(CHILD_DIR, dir.path())
             .env(CHILD_ROUND, round.to_string())
+            // Both commit modes: with quick-repair off, reopening walks the
+            // whole file to repair it.
+            .env(CHILD_QUICK_REPAIR, if round % 2 == 0 { "1" } else { "0" })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -196,6 +206,10 @@ fn kill_9_keeps_every_acknowledged_batch_and_no_partial_one() {
         acked_all.extend(acked);
 
         let store = RedbStore::open(dir.path()).expect("reopen after kill -9");
+        eprintln!(
+            "round {round}: reopened, repaired: {}",
+            store.was_repaired()
+        );
         check(&store, &acked_all, round);
     }
 }
