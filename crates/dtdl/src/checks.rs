@@ -4,14 +4,14 @@
 
 use crate::error::ModelError;
 use crate::metamodel::Metamodel;
-use crate::parser::{Element, PendingRef, Val, term_of};
+use crate::parser::{Element, IdMap, PendingRef, Val, term_of};
 use crate::standard::standard_elements;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Every element visible to a batch: its own, the registry's, DTDL's standard ones.
 pub(crate) struct Lookup<'a> {
-    pub batch: &'a HashMap<String, Element>,
-    pub existing: &'a HashMap<String, Element>,
+    pub batch: &'a IdMap<Element>,
+    pub existing: &'a IdMap<Element>,
 }
 
 impl<'a> Lookup<'a> {
@@ -384,33 +384,73 @@ pub(crate) fn check_unique_names(
     }
 }
 
-/// The contents of an Interface with those it inherits, by name; reports
-/// names that two different contents share.
-pub(crate) fn check_inherited_names(look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelError>) {
-    let mut by_name: BTreeMap<String, String> = BTreeMap::new();
-    let mut todo = vec![e.id.as_str()];
-    let mut seen = HashSet::new();
-    while let Some(id) = todo.pop() {
-        if !seen.insert(id.to_string()) {
-            continue;
-        }
-        let Some(iface) = look.get(id) else { continue };
+type NameMap = std::sync::Arc<BTreeMap<String, String>>;
+
+/// Content names of an Interface, own and inherited: name → content id. Memoized.
+fn names_of(
+    look: &Lookup<'_>,
+    id: &str,
+    memo: &mut HashMap<String, NameMap>,
+    depth: usize,
+) -> NameMap {
+    if let Some(m) = memo.get(id) {
+        return m.clone();
+    }
+    // Guards cycles (reported by check_extends) and absurd depth.
+    memo.insert(id.to_string(), NameMap::default());
+    let mut map = BTreeMap::new();
+    if let Some(iface) = look.get(id)
+        && depth < 64
+    {
         for c in iface.refs("contents") {
-            let Some(ce) = look.get(c) else { continue };
-            let Some(n) = ce.str_prop("name") else {
-                continue;
-            };
-            match by_name.get(n) {
+            if let Some(n) = look.get(c).and_then(|ce| ce.str_prop("name")) {
+                map.entry(n.to_string()).or_insert_with(|| c.to_string());
+            }
+        }
+        for base in iface.refs("extends") {
+            for (n, c) in names_of(look, base, memo, depth + 1).iter() {
+                map.entry(n.clone()).or_insert_with(|| c.clone());
+            }
+        }
+    }
+    let arc = NameMap::new(map);
+    memo.insert(id.to_string(), arc.clone());
+    arc
+}
+
+/// Reports a content name that two different contents share, one of them
+/// inherited through `extends`.
+pub(crate) fn check_inherited_names(
+    look: &Lookup<'_>,
+    e: &Element,
+    memo: &mut HashMap<String, NameMap>,
+    errors: &mut Vec<ModelError>,
+) {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for c in e.refs("contents") {
+        if let Some(n) = look.get(c).and_then(|ce| ce.str_prop("name")) {
+            seen.entry(n.to_string()).or_insert_with(|| c.to_string());
+        }
+    }
+    for base in e.refs("extends") {
+        let names = names_of(look, base, memo, 1);
+        for (n, c) in names.iter() {
+            match seen.get(n) {
                 Some(prev) if prev != c => {
-                    errors.push(err_at(e, &e.path, "duplicateName", format!("Interface '{}' has two contents named '{n}' ('{prev}' and '{c}', one inherited through 'extends'); names must be unique across inherited contents", e.id)));
+                    errors.push(err_at(
+                        e,
+                        &e.path,
+                        "duplicateName",
+                        format!("Interface '{}' has two contents named '{n}' ('{prev}' and '{c}', one inherited through 'extends'); names must be unique across inherited contents", e.id),
+                    ));
                     return;
                 }
-                _ => {
-                    by_name.insert(n.to_string(), c.to_string());
+                Some(_) => {}
+                None => {
+                    seen.insert(n.clone(), c.clone());
                 }
             }
         }
-        todo.extend(iface.refs("extends"));
     }
 }
 
@@ -489,6 +529,7 @@ pub(crate) fn check_batch(
         // Structural checks walk references; skip them when references are broken.
         return;
     }
+    let mut names_memo = HashMap::new();
     for id in order {
         let Some(e) = look.batch.get(id) else {
             continue;
@@ -496,7 +537,7 @@ pub(crate) fn check_batch(
         match e.class.as_str() {
             "Interface" => {
                 check_extends(look, e, errors);
-                check_inherited_names(look, e, errors);
+                check_inherited_names(look, e, &mut names_memo, errors);
             }
             "Array" | "Map" | "Object" | "Enum" => check_schema_depth(look, e, errors),
             "Property" if e.version == 2 => check_property_no_array(look, e, errors),

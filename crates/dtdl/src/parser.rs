@@ -87,6 +87,9 @@ impl Element {
     }
 }
 
+/// Maps keyed by element identifiers: hot in parsing, checking and expansion.
+pub(crate) type IdMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 /// A reference to check once the batch is parsed.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingRef {
@@ -116,7 +119,7 @@ struct Fatal;
 pub(crate) struct Parser<'a> {
     pub mm: &'static Metamodel,
     pub opts: ParseOptions,
-    pub elements: HashMap<String, Element>,
+    pub elements: IdMap<Element>,
     pub order: Vec<String>,
     pub errors: Vec<ModelError>,
     pub refs: Vec<PendingRef>,
@@ -208,7 +211,7 @@ impl<'a> Parser<'a> {
         Parser {
             mm: metamodel(),
             opts,
-            elements: HashMap::new(),
+            elements: IdMap::default(),
             order: Vec::new(),
             errors: Vec::new(),
             refs: Vec::new(),

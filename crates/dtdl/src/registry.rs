@@ -5,7 +5,7 @@ use crate::checks::{Lookup, check_batch};
 use crate::error::{ModelError, ModelErrors, RegistryError};
 use crate::metamodel::metamodel;
 use crate::model::{ExpandCache, ExpandedModel, LocalizedString, expand};
-use crate::parser::{Element, ParseOptions, Parser};
+use crate::parser::{Element, IdMap, ParseOptions, Parser};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,7 +30,7 @@ pub struct ModelEntry {
 #[derive(Debug, Clone)]
 pub(crate) struct ValidatedBatch {
     pub tops: Vec<(String, Value)>,
-    pub elements: HashMap<String, Element>,
+    pub elements: IdMap<Element>,
     pub dependencies: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -38,8 +38,8 @@ pub(crate) struct ValidatedBatch {
 #[derive(Debug, Default, Clone)]
 pub struct ModelRegistry {
     entries: BTreeMap<String, ModelEntry>,
-    elements: HashMap<String, Element>,
-    expanded: HashMap<String, Arc<ExpandedModel>>,
+    elements: IdMap<Element>,
+    expanded: IdMap<Arc<ExpandedModel>>,
     dependents: HashMap<String, BTreeSet<String>>,
 }
 
@@ -49,7 +49,7 @@ const V3_MAX_MODEL_BYTES: usize = 1_048_576;
 pub(crate) fn validate(
     batch: &[Value],
     options: ParseOptions,
-    existing: &HashMap<String, Element>,
+    existing: &IdMap<Element>,
 ) -> Result<ValidatedBatch, ModelErrors> {
     let mm = metamodel();
     if let Some(e) = &mm.load_error {
@@ -144,7 +144,7 @@ pub(crate) fn validate(
 /// Validates a batch of models on its own (every reference must resolve within
 /// it or to DTDL's standard elements). Returns the ids of the models.
 pub fn validate_batch(batch: &[Value], options: ParseOptions) -> Result<Vec<String>, ModelErrors> {
-    validate(batch, options, &HashMap::new())
+    validate(batch, options, &IdMap::default())
         .map(|b| b.tops.into_iter().map(|(id, _)| id).collect())
 }
 
@@ -195,7 +195,7 @@ impl ModelRegistry {
             );
             ids.push(id);
         }
-        let empty = HashMap::new();
+        let empty = IdMap::default();
         let look = Lookup {
             batch: &self.elements,
             existing: &empty,

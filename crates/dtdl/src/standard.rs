@@ -3,17 +3,16 @@
 //! by the same parser that parses user models.
 
 use crate::metamodel::metamodel;
-use crate::parser::{Ctx, Element, ParseOptions, Parser};
+use crate::parser::{Ctx, Element, IdMap, ParseOptions, Parser};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub(crate) fn standard_elements() -> &'static HashMap<String, Element> {
-    static STD: OnceLock<HashMap<String, Element>> = OnceLock::new();
+pub(crate) fn standard_elements() -> &'static IdMap<Element> {
+    static STD: OnceLock<IdMap<Element>> = OnceLock::new();
     STD.get_or_init(build)
 }
 
-fn build() -> HashMap<String, Element> {
+fn build() -> IdMap<Element> {
     let mm = metamodel();
     let never = |_: &str| false;
     let mut p = Parser::new(
