@@ -306,17 +306,35 @@ pub(crate) fn check_property_no_array(
     }
 }
 
-/// A Component's schema may not itself contain Components.
+/// A Component's schema may not itself contain Components, directly or
+/// through the Interfaces it extends.
 pub(crate) fn check_component(look: &Lookup<'_>, e: &Element, errors: &mut Vec<ModelError>) {
     for schema in e.refs("schema") {
-        let Some(iface) = look.get(schema) else {
-            continue;
-        };
-        for c in iface.refs("contents") {
-            if look.get(c).is_some_and(|x| x.class == "Component") {
-                errors.push(err_at(e, &e.path, "nestedComponent", format!("Component '{}' has schema '{}', which itself has Components; a Component's Interface cannot contain Components", e.str_prop("name").unwrap_or_default(), schema)));
+        let mut todo = vec![schema];
+        let mut seen = HashSet::new();
+        while let Some(iid) = todo.pop() {
+            if !seen.insert(iid) {
+                continue;
+            }
+            let Some(iface) = look.get(iid) else { continue };
+            if iface
+                .refs("contents")
+                .any(|c| look.get(c).is_some_and(|x| x.class == "Component"))
+            {
+                let via = if iid == schema {
+                    String::new()
+                } else {
+                    format!(" (through '{iid}', which it extends)")
+                };
+                errors.push(err_at(
+                    e,
+                    &e.path,
+                    "nestedComponent",
+                    format!("Component '{}' has schema '{schema}', which itself has Components{via}; a Component's Interface cannot contain Components", e.str_prop("name").unwrap_or_default()),
+                ));
                 return;
             }
+            todo.extend(iface.refs("extends"));
         }
     }
 }

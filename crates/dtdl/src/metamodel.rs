@@ -53,6 +53,10 @@ pub(crate) struct ClassDef {
     pub id_required: bool,
     pub id_required_when: Vec<ClassProp>,
     pub rootable: bool,
+    /// Ids of DTDL's own instances of the class (`boolean` for Boolean):
+    /// such classes cannot be instantiated in models.
+    #[serde(default)]
+    pub standard_elements: Vec<String>,
     pub properties: BTreeMap<String, PropDef>,
 }
 

@@ -1141,6 +1141,20 @@ impl<'a> Parser<'a> {
             return None;
         }
         let class = material.swap_remove(0);
+        if !self.allow_reserved
+            && vm
+                .classes
+                .get(&class)
+                .is_some_and(|c| !c.standard_elements.is_empty())
+        {
+            let term = class[..1].to_ascii_lowercase() + &class[1..];
+            self.err(
+                &tpath,
+                "wrongType",
+                format!("{class} cannot be defined in a model; refer to DTDL's '{term}' schema by its term instead"),
+            );
+            return None;
+        }
         let mut good = true;
         let mut semantic = 0;
         for c in &cotypes {
@@ -1172,6 +1186,42 @@ impl<'a> Parser<'a> {
             }
             if st.extension_kind == "SemanticType" {
                 semantic += 1;
+            }
+        }
+        if ctx.version >= 3 && semantic > 1 {
+            // Semantic types that define the same property differently conflict.
+            let mut defs: Vec<(&str, &str, Option<&str>, &str)> = Vec::new();
+            for c in &cotypes {
+                for anc in mm.supplemental_ancestry(c) {
+                    let Some(st) = mm.supplemental_types.get(anc) else {
+                        continue;
+                    };
+                    for sp in st.properties.values() {
+                        defs.push((
+                            sp.property_name.as_str(),
+                            sp.type_id.as_str(),
+                            sp.child_of.as_deref(),
+                            c.as_str(),
+                        ));
+                    }
+                }
+            }
+            let conflict = defs.iter().find_map(|a| {
+                defs.iter()
+                    .find(|b| a.0 == b.0 && a.3 != b.3 && (a.1 != b.1 || a.2 != b.2))
+                    .map(|b| (a.0, a.3, b.3))
+            });
+            if let Some((prop, x, y)) = conflict {
+                self.err(
+                    &tpath,
+                    "conflictingCotypes",
+                    format!(
+                        "co-types '{}' and '{}' both define '{prop}' differently; use one of them",
+                        term_of(mm, x),
+                        term_of(mm, y)
+                    ),
+                );
+                good = false;
             }
         }
         if ctx.version == 2 && semantic > 1 {
