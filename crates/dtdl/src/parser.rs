@@ -484,6 +484,15 @@ impl<'a> Parser<'a> {
                 );
                 return Err(Fatal);
             }
+            let versionless = s.split(';').next().unwrap_or_default();
+            if ctx.version == 2 && is_v3_language_extension(versionless, version_parts(s).0) {
+                self.err(
+                    &p,
+                    "extensionVersion",
+                    format!("'{s}' is a DTDL language extension for DTDL v3 and later; it cannot be used with DTDL v2"),
+                );
+                return Err(Fatal);
+            }
             if self.mm.extensions.contains_key(*s) {
                 if !ctx.affiliates.iter().any(|a| a == s) {
                     ctx.affiliates.push(s.to_string());
@@ -1922,6 +1931,16 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// DTDL's feature extensions (all for DTDL v3 and later) and their versions.
+fn is_v3_language_extension(versionless: &str, major: u32) -> bool {
+    let max = match versionless.strip_prefix("dtmi:dtdl:extension:") {
+        Some("quantitativeTypes" | "mqtt") => 4,
+        Some("historization" | "annotation" | "overriding" | "requirement") => 2,
+        _ => 0,
+    };
+    (1..=max).contains(&major)
 }
 
 pub(crate) fn term_of(mm: &Metamodel, dtmi: &str) -> String {
