@@ -1,5 +1,6 @@
 //! The embedded backend: one redb file, one writer thread, group commit.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -496,6 +497,28 @@ impl Snapshot for RedbSnapshot {
             let (k, v) = row.map_err(|e| StoreError::backend("scanning a table", e))?;
             Ok((k.value().to_owned(), v.value().to_vec()))
         })))
+    }
+
+    fn for_each(
+        &self,
+        table: Table,
+        visit: &mut dyn FnMut(&str, &[u8]) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let ctx = "scanning a table";
+        let t = self
+            .txn
+            .open_table(table_def(table))
+            .map_err(|e| StoreError::backend(ctx, e))?;
+        for row in t
+            .range::<&str>(..)
+            .map_err(|e| StoreError::backend(ctx, e))?
+        {
+            let (k, v) = row.map_err(|e| StoreError::backend(ctx, e))?;
+            if visit(k.value(), v.value()).is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn log(&self, from_seq: u64) -> Result<LogEntries, StoreError> {

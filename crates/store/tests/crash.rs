@@ -19,6 +19,7 @@ const CHILD_DIR: &str = "TWINSCAPE_STORE_CRASH_DIR";
 const CHILD_ROUND: &str = "TWINSCAPE_STORE_CRASH_ROUND";
 const CHILD_QUICK_REPAIR: &str = "TWINSCAPE_STORE_CRASH_QUICK_REPAIR";
 const SEED: &str = "TWINSCAPE_STORE_CRASH_SEED";
+/// Rounds per run; `TWINSCAPE_STORE_CRASH_ROUNDS` overrides.
 const ROUNDS: u32 = 8;
 const TASKS: u32 = 32;
 const TWIN_KEYS: usize = 4;
@@ -149,7 +150,11 @@ fn kill_9_keeps_every_acknowledged_batch_and_no_partial_one() {
     let exe = std::env::current_exe().expect("test binary");
     let mut acked_all: BTreeSet<String> = BTreeSet::new();
 
-    for round in 0..ROUNDS {
+    let rounds = std::env::var("TWINSCAPE_STORE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(ROUNDS);
+    for round in 0..rounds {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",

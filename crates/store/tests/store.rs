@@ -1,6 +1,7 @@
 //! Behaviour of the embedded store through the `Store` trait.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use twinscape_store::{
@@ -326,6 +327,56 @@ async fn dropping_the_store_finishes_queued_commits() {
         store.load().expect("load").len(Table::Twins).expect("len"),
         500
     );
+}
+
+#[tokio::test]
+async fn for_each_lends_the_same_rows_as_entries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let mut batch = WriteBatch::new();
+    for i in 0..1000 {
+        batch.put(Table::Relationships, format!("r{i:04}"), format!("v{i}"));
+    }
+    store.commit(batch).await.expect("commit");
+    let snapshot = store.load().expect("load");
+    let entries: Vec<(String, Vec<u8>)> = snapshot
+        .entries(Table::Relationships)
+        .expect("entries")
+        .map(|r| r.expect("row"))
+        .collect();
+    let mut visited = Vec::new();
+    snapshot
+        .for_each(Table::Relationships, &mut |k, v| {
+            visited.push((k.to_string(), v.to_vec()));
+            ControlFlow::Continue(())
+        })
+        .expect("for_each");
+    assert_eq!(visited, entries);
+    assert_eq!(visited.len(), 1000);
+    let mut seen = 0;
+    snapshot
+        .for_each(Table::Relationships, &mut |_, _| {
+            seen += 1;
+            if seen == 10 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .expect("for_each");
+    assert_eq!(seen, 10);
+}
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Arc<dyn Store>>();
+    send_sync::<StoreError>();
+    send::<twinscape_store::CommitFuture>();
+    send::<Box<dyn Snapshot>>();
+    send::<twinscape_store::Entries>();
+    send::<twinscape_store::LogEntries>();
 }
 
 #[tokio::test]
