@@ -547,6 +547,22 @@ pub(crate) fn check_batch(
         // Structural checks walk references; skip them when references are broken.
         return;
     }
+    // DTDL v3: at most 100,000 elements defined under one Interface.
+    let mut per_partition: HashMap<&str, usize> = HashMap::new();
+    for id in order {
+        if let Some(e) = look.batch.get(id)
+            && e.version >= 3
+        {
+            *per_partition.entry(e.partition.as_str()).or_default() += 1;
+        }
+    }
+    for (p, n) in per_partition {
+        if n > 100_000
+            && let Some(e) = look.batch.get(p)
+        {
+            errors.push(err_at(e, &e.path, "tooManyElements", format!("Interface '{p}' defines {n} elements; DTDL v3 allows at most 100000 under one Interface")));
+        }
+    }
     let mut names_memo = HashMap::new();
     for id in order {
         let Some(e) = look.batch.get(id) else {
