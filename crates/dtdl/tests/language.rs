@@ -124,7 +124,7 @@ fn schemas_defined_in_another_interface_cannot_be_referenced() {
         "dtmi:x:B;1",
         json!([{"@type": "Property", "name": "c", "schema": "dtmi:x:Color;1"}]),
     );
-    assert!(codes(&[a.clone()]).is_empty());
+    assert!(codes(std::slice::from_ref(&a)).is_empty());
     assert_eq!(codes(&[a, b]), ["unreferenceable"]);
 }
 
