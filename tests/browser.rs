@@ -4,6 +4,8 @@
 //!
 //! Needs `trunk build --release` to have produced `dist/` (scripts/test does).
 
+#![allow(clippy::unwrap_used)] // tests assert by unwrapping
+
 #[path = "harness/mod.rs"]
 mod harness;
 

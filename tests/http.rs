@@ -1,6 +1,8 @@
 //! The HTTP surface of `twinscape serve`, over real sockets: health, the demo
 //! model, the app's routes, and JSON errors (never a panic) for bad requests.
 
+#![allow(clippy::unwrap_used)] // tests assert by unwrapping
+
 #[path = "harness/mod.rs"]
 mod harness;
 

@@ -1,5 +1,7 @@
 //! `twinscape model validate`: exit codes and output on valid and invalid models.
 
+#![allow(clippy::unwrap_used)] // tests assert by unwrapping
+
 use std::path::Path;
 use std::process::Command;
 

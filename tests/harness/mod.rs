@@ -130,6 +130,41 @@ impl Server {
         Response::parse(&out)
     }
 
+    /// A data-plane request: adds `api-version`, sends `body` as JSON.
+    pub fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let path = format!("{path}{sep}api-version=2023-10-31");
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).expect("json"))
+            .unwrap_or_default();
+        let mut h: Vec<(&str, &str)> = headers.to_vec();
+        if body.is_some() {
+            h.push((
+                "Content-Type",
+                if method == "PATCH" {
+                    "application/json-patch+json"
+                } else {
+                    "application/json"
+                },
+            ));
+        }
+        self.request(method, &path, &h, &bytes)
+    }
+
+    /// Kills the server with SIGKILL and hands back its data dir.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().expect("placeholder dir");
+        std::mem::replace(&mut self.data_dir, dir)
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

@@ -209,6 +209,11 @@ impl Engine {
 
     // ----- restoring ------------------------------------------------------
 
+    /// Continue numbering changes after `seq` (after loading a stored graph).
+    pub fn set_seq(&mut self, seq: u64) {
+        self.graph.set_seq(seq);
+    }
+
     /// Adds a stored twin without validation (startup).
     pub fn load_twin(&mut self, doc: &Json) -> Result<(), GraphError> {
         let models = RegistryModels(&self.registry);

@@ -26,6 +26,28 @@ pub enum ErrorCode {
     JobNotFound,
     InternalServerError,
     ServiceUnavailable,
+    JsonPatchInvalid,
+    ModelDecommissioned,
+    RelationshipsNotDeleted,
+    ComponentNotFound,
+    TargetTwinNotFound,
+    InvalidRelationship,
+    OperationNotAllowed,
+    ModelReferencesNotDeleted,
+    ModelReferencesNotDecommissioned,
+    DTDLParserError,
+    SqlQueryError,
+    LimitExceeded,
+    MissingArgument,
+    MissingApiVersionParameter,
+    InvalidApiVersionParameter,
+    EventRouteEndpointInvalid,
+    EventRouteFilterInvalid,
+    EventRouteIdInvalid,
+    ImportJobNotFound,
+    DeleteJobNotFound,
+    JobLimitReached,
+    EndpointNotFound,
 }
 
 impl ErrorCode {
@@ -33,13 +55,35 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            BadRequest | InvalidArgument | ValidationFailed => 400,
+            BadRequest
+            | InvalidArgument
+            | ValidationFailed
+            | JsonPatchInvalid
+            | ModelDecommissioned
+            | RelationshipsNotDeleted
+            | InvalidRelationship
+            | OperationNotAllowed
+            | DTDLParserError
+            | SqlQueryError
+            | LimitExceeded
+            | MissingArgument
+            | MissingApiVersionParameter
+            | InvalidApiVersionParameter
+            | EventRouteEndpointInvalid
+            | EventRouteFilterInvalid
+            | EventRouteIdInvalid
+            | JobLimitReached => 400,
             Unauthorized => 401,
             Forbidden => 403,
             NotFound | DigitalTwinNotFound | RelationshipNotFound | ModelNotFound
-            | EventRouteNotFound | JobNotFound => 404,
+            | EventRouteNotFound | JobNotFound | ComponentNotFound | TargetTwinNotFound
+            | ImportJobNotFound | DeleteJobNotFound | EndpointNotFound => 404,
             MethodNotAllowed => 405,
-            DigitalTwinAlreadyExists | RelationshipAlreadyExists | ModelIdAlreadyExists => 409,
+            DigitalTwinAlreadyExists
+            | RelationshipAlreadyExists
+            | ModelIdAlreadyExists
+            | ModelReferencesNotDeleted
+            | ModelReferencesNotDecommissioned => 409,
             PreconditionFailed => 412,
             PayloadTooLarge => 413,
             InternalServerError => 500,
@@ -70,6 +114,28 @@ impl ErrorCode {
             JobNotFound => "JobNotFound",
             InternalServerError => "InternalServerError",
             ServiceUnavailable => "ServiceUnavailable",
+            JsonPatchInvalid => "JsonPatchInvalid",
+            ModelDecommissioned => "ModelDecommissioned",
+            RelationshipsNotDeleted => "RelationshipsNotDeleted",
+            ComponentNotFound => "ComponentNotFound",
+            TargetTwinNotFound => "TargetTwinNotFound",
+            InvalidRelationship => "InvalidRelationship",
+            OperationNotAllowed => "OperationNotAllowed",
+            ModelReferencesNotDeleted => "ModelReferencesNotDeleted",
+            ModelReferencesNotDecommissioned => "ModelReferencesNotDecommissioned",
+            DTDLParserError => "DTDLParserError",
+            SqlQueryError => "SqlQueryError",
+            LimitExceeded => "LimitExceeded",
+            MissingArgument => "MissingArgument",
+            MissingApiVersionParameter => "MissingApiVersionParameter",
+            InvalidApiVersionParameter => "InvalidApiVersionParameter",
+            EventRouteEndpointInvalid => "EventRouteEndpointInvalid",
+            EventRouteFilterInvalid => "EventRouteFilterInvalid",
+            EventRouteIdInvalid => "EventRouteIdInvalid",
+            ImportJobNotFound => "ImportJobNotFound",
+            DeleteJobNotFound => "DeleteJobNotFound",
+            JobLimitReached => "JobLimitReached",
+            EndpointNotFound => "EndpointNotFound",
         }
     }
 }

@@ -39,3 +39,53 @@ impl IntoResponse for ApiError {
         resp
     }
 }
+
+impl From<twinscape_graph::GraphError> for ApiError {
+    fn from(e: twinscape_graph::GraphError) -> Self {
+        use twinscape_graph::GraphError as G;
+        let code = match &e {
+            G::TwinNotFound(_) => ErrorCode::DigitalTwinNotFound,
+            G::TwinAlreadyExists(_) => ErrorCode::DigitalTwinAlreadyExists,
+            G::RelationshipNotFound { .. } => ErrorCode::RelationshipNotFound,
+            G::RelationshipAlreadyExists { .. } => ErrorCode::RelationshipAlreadyExists,
+            G::ComponentNotFound { .. } => ErrorCode::ComponentNotFound,
+            G::PreconditionFailed(_) => ErrorCode::PreconditionFailed,
+            G::ModelNotFound(_) => ErrorCode::ValidationFailed,
+            G::ModelDecommissioned(_) => ErrorCode::ModelDecommissioned,
+            G::TwinHasRelationships(_) => ErrorCode::RelationshipsNotDeleted,
+            G::InvalidTwin(_) => ErrorCode::ValidationFailed,
+            G::InvalidRelationship(m)
+                if m.contains("target twin") && m.contains("does not exist") =>
+            {
+                ErrorCode::TargetTwinNotFound
+            }
+            G::InvalidRelationship(_) => ErrorCode::InvalidRelationship,
+            G::InvalidPatch(_) | G::PatchTestFailed(_) => ErrorCode::JsonPatchInvalid,
+            G::ValidationFailed(_) => ErrorCode::ValidationFailed,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+impl From<twinscape_dtdl::RegistryError> for ApiError {
+    fn from(e: twinscape_dtdl::RegistryError) -> Self {
+        use twinscape_dtdl::RegistryError as R;
+        let code = match &e {
+            R::NotFound(_) => ErrorCode::ModelNotFound,
+            R::HasDependents { .. } => ErrorCode::ModelReferencesNotDeleted,
+            R::Invalid(_) => ErrorCode::DTDLParserError,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+impl From<twinscape_engine::QueryFailure> for ApiError {
+    fn from(e: twinscape_engine::QueryFailure) -> Self {
+        use twinscape_engine::QueryFailure as Q;
+        let code = match &e {
+            Q::Query(_) => ErrorCode::SqlQueryError,
+            Q::Token(_) | Q::PageSize(_) => ErrorCode::BadRequest,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}

@@ -3,6 +3,7 @@
 use crate::api_error::ApiError;
 use crate::assets::{self, Assets};
 use crate::cli::ServeArgs;
+use crate::state::{ApiLimits, AppState};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::Request;
@@ -11,17 +12,52 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, get_service};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
+use twinscape_engine::EngineConfig;
 use twinscape_protocol::{ErrorCode, Health};
+use twinscape_query::TokenKey;
+use twinscape_store::{RedbStore, Store};
 
 /// Client-side routes of the browser app: served `index.html` so that a reload
 /// or a shared link works. Everything else that is not a file is a JSON 404.
 const APP_ROUTES: &[&str] = &["/", "/explorer", "/scenes", "/embed"];
 
+/// Whether this server speaks TLS (for absolute links in responses).
+pub static TLS_ON: AtomicBool = AtomicBool::new(false);
+
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(args.data_dir.join("3d"))
         .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+    let started = std::time::Instant::now();
+    let store = tokio::task::spawn_blocking({
+        let dir = args.data_dir.clone();
+        move || RedbStore::open(&dir)
+    })
+    .await
+    .context("opening the store")??;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let config = EngineConfig {
+        etag_seed: random_u64(),
+        token_key: TokenKey(random_bytes()),
+        ..Default::default()
+    };
+    let state =
+        tokio::task::spawn_blocking(move || AppState::load(store, config, ApiLimits::default()))
+            .await
+            .context("loading the stored graph")??;
+    {
+        let world = state.world.read();
+        tracing::info!(
+            "loaded {} models, {} twins, {} relationships in {:.2} s",
+            world.engine.registry().len(),
+            world.engine.graph().twin_count(),
+            world.engine.graph().relationship_count(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let state = Arc::new(state);
     let web_dir = resolve_web_dir(args.web_dir.as_deref());
     match &web_dir {
         Some(dir) => tracing::info!("serving the browser app from {}", dir.display()),
@@ -29,7 +65,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "the browser app is not built (no dist/ found); run `trunk build --release` or pass --web-dir"
         ),
     }
-    let app = router(&args.data_dir, web_dir.as_deref());
+    let app = router(&args.data_dir, web_dir.as_deref(), state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -44,9 +80,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The whole HTTP surface.
-pub fn router(data_dir: &Path, web_dir: Option<&Path>) -> Router {
+pub fn router(data_dir: &Path, web_dir: Option<&Path>, state: Arc<AppState>) -> Router {
     let assets = Arc::new(Assets::new(data_dir.join("3d")));
     let mut app = Router::new()
+        .merge(crate::api::router(state))
         .route("/healthz", get(healthz))
         .route("/3d/{name}", get(assets::get_asset).with_state(assets));
 
@@ -115,6 +152,7 @@ async fn method_not_allowed(req: Request) -> Response {
 
 fn is_known_path(path: &str) -> bool {
     path == "/healthz"
+        || crate::api::is_api_path(path)
         || path.starts_with("/3d/")
         || APP_ROUTES
             .iter()
@@ -172,4 +210,23 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    if getrandom::fill(&mut b).is_err() {
+        // Fall back to the clock: ETags and token keys only need to differ.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = (t >> ((i % 16) * 8)) as u8;
+        }
+    }
+    b
+}
+
+fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes())
 }

@@ -4,11 +4,13 @@
 //! lifecycle and the CLI. Must not: hold engine logic; twin, model and query
 //! semantics live in the wasm-safe engine crates.
 
+mod api;
 mod api_error;
 mod assets;
 mod cli;
 mod http;
 mod model_cli;
+mod state;
 
 use clap::Parser;
 

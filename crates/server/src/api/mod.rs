@@ -1,0 +1,357 @@
+//! ADT's data plane (api-version 2023-10-31): models, twins, components,
+//! relationships, telemetry, query and event routes, in ADT's shapes.
+
+mod models;
+mod query;
+mod routes;
+mod twins;
+
+use crate::api_error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query as UrlQuery, Request};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use serde_json::Value as Json;
+use std::sync::Arc;
+use twinscape_graph::Precondition;
+use twinscape_protocol::ErrorCode;
+
+/// API versions this server answers (ADT's stable ones and recent previews).
+pub const API_VERSIONS: &[&str] = &[
+    "2020-10-31",
+    "2021-06-30-preview",
+    "2022-05-31",
+    "2023-06-30",
+    "2023-07-31-preview",
+    "2023-10-31",
+];
+
+pub type State = Arc<AppState>;
+
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route("/models", get(models::list).post(models::add))
+        .route(
+            "/models/{id}",
+            get(models::get)
+                .patch(models::update)
+                .delete(models::delete),
+        )
+        .route(
+            "/digitaltwins/{id}",
+            get(twins::get)
+                .put(twins::put)
+                .patch(twins::patch)
+                .delete(twins::delete),
+        )
+        .route(
+            "/digitaltwins/{id}/components/{component}",
+            get(twins::get_component).patch(twins::patch_component),
+        )
+        .route(
+            "/digitaltwins/{id}/components/{component}/telemetry",
+            post(twins::component_telemetry),
+        )
+        .route("/digitaltwins/{id}/telemetry", post(twins::telemetry))
+        .route(
+            "/digitaltwins/{id}/relationships",
+            get(twins::list_relationships),
+        )
+        .route(
+            "/digitaltwins/{id}/relationships/{rel}",
+            get(twins::get_relationship)
+                .put(twins::put_relationship)
+                .patch(twins::patch_relationship)
+                .delete(twins::delete_relationship),
+        )
+        .route(
+            "/digitaltwins/{id}/incomingrelationships",
+            get(twins::list_incoming),
+        )
+        .route("/query", post(query::query))
+        .route("/eventroutes", get(routes::list))
+        .route(
+            "/eventroutes/{id}",
+            get(routes::get).put(routes::put).delete(routes::delete),
+        )
+        .layer(middleware::from_fn(require_api_version))
+        .with_state(state)
+}
+
+/// Paths the API answers (for telling 404 from 405 elsewhere).
+pub fn is_api_path(path: &str) -> bool {
+    [
+        "/models",
+        "/digitaltwins/",
+        "/query",
+        "/eventroutes",
+        "/jobs/",
+    ]
+    .iter()
+    .any(|p| path == p.trim_end_matches('/') || path.starts_with(p))
+}
+
+async fn require_api_version(req: Request, next: Next) -> Response {
+    let version = req.uri().query().and_then(|q| {
+        url_pairs(q)
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+            .map(|(_, v)| v)
+    });
+    match version {
+        None => ApiError::new(
+            ErrorCode::MissingApiVersionParameter,
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+        .into_response(),
+        Some(v) if !API_VERSIONS.contains(&v.as_str()) => ApiError::new(
+            ErrorCode::InvalidApiVersionParameter,
+            format!(
+                "The api-version '{v}' is invalid. The supported versions are '{}'.",
+                API_VERSIONS.join(",")
+            ),
+        )
+        .into_response(),
+        Some(_) => next.run(req).await,
+    }
+}
+
+/// Decoded `key=value` pairs of a query string, in order (repeats kept).
+pub fn url_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes a path segment or query value.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The `If-Match` / `If-None-Match` precondition of a request.
+pub fn precondition(headers: &HeaderMap) -> Precondition {
+    let h = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    Precondition::from_headers(h(header::IF_MATCH), h(header::IF_NONE_MATCH))
+}
+
+/// Parses a JSON request body no larger than `max` bytes.
+pub fn json_body(body: &Bytes, max: usize) -> Result<Json, ApiError> {
+    if body.len() > max {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "The request body is {} bytes; the limit is {max} bytes.",
+                body.len()
+            ),
+        ));
+    }
+    if body.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "The request body is empty; a JSON document is required.",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("The request body is not valid JSON: {e}."),
+        )
+    })
+}
+
+/// `ETag: <etag>` header value.
+pub fn etag_header(etag: &str) -> [(header::HeaderName, HeaderValue); 1] {
+    [(
+        header::ETAG,
+        HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("")),
+    )]
+}
+
+/// The value of `max-items-per-page`, if sent.
+pub fn page_size_header(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    match headers.get("max-items-per-page") {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    "max-items-per-page must be an integer.",
+                )
+            }),
+    }
+}
+
+/// Paging state of a GET list, carried in its `nextLink`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PageState {
+    /// Items already returned.
+    pub offset: usize,
+    /// Page size.
+    pub size: usize,
+    /// Filters of the first request (e.g. `dependenciesFor`).
+    #[serde(default)]
+    pub extra: Json,
+}
+
+pub fn encode_page_state(state: &PageState) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(state).unwrap_or_default())
+}
+
+pub fn decode_page_state(token: &str) -> Result<PageState, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "The continuation token in the link is not valid.",
+            )
+        })
+}
+
+/// The absolute URL of `path_and_query` on the server the client called.
+pub fn absolute_link(headers: &HeaderMap, path_and_query: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(
+            if crate::http::TLS_ON.load(std::sync::atomic::Ordering::Relaxed) {
+                "https"
+            } else {
+                "http"
+            },
+        );
+    format!("{scheme}://{host}{path_and_query}")
+}
+
+/// A page of a list: `{value, nextLink}`.
+pub fn list_page(
+    headers: &HeaderMap,
+    path: &str,
+    items: Vec<Json>,
+    state: &PageState,
+    api_version: &str,
+) -> Response {
+    let total = items.len();
+    let page: Vec<Json> = items
+        .into_iter()
+        .skip(state.offset)
+        .take(state.size)
+        .collect();
+    let next = state.offset + page.len();
+    let mut body = serde_json::Map::new();
+    body.insert("value".into(), Json::Array(page));
+    if next < total {
+        let token = encode_page_state(&PageState {
+            offset: next,
+            size: state.size,
+            extra: state.extra.clone(),
+        });
+        body.insert(
+            "nextLink".into(),
+            Json::String(absolute_link(
+                headers,
+                &format!("{path}?continuationToken={token}&api-version={api_version}"),
+            )),
+        );
+    } else {
+        body.insert("nextLink".into(), Json::Null);
+    }
+    axum::Json(Json::Object(body)).into_response()
+}
+
+/// Query parameters as a multi-map.
+pub type Params = UrlQuery<Vec<(String, String)>>;
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+pub fn api_version(params: &[(String, String)]) -> &str {
+    param(params, "api-version").unwrap_or("2023-10-31")
+}
+
+/// Page state from a `continuationToken` parameter, or a fresh one.
+pub fn page_state(
+    params: &[(String, String)],
+    headers: &HeaderMap,
+    max: usize,
+    extra: Json,
+) -> Result<PageState, ApiError> {
+    if let Some(token) = param(params, "continuationToken") {
+        return decode_page_state(token);
+    }
+    let size = match page_size_header(headers)? {
+        None => max,
+        Some(n) if n < 1 => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!("max-items-per-page must be from 1 to {max}."),
+            ));
+        }
+        Some(n) => (n as usize).min(max),
+    };
+    Ok(PageState {
+        offset: 0,
+        size,
+        extra,
+    })
+}

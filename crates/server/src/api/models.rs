@@ -1,0 +1,234 @@
+//! `/models`: upload, list, get, decommission, delete.
+
+use super::{Params, State, api_version, json_body, list_page, page_state, param};
+use crate::api_error::ApiError;
+use crate::state::{World, model_row, now};
+use axum::body::Bytes;
+use axum::extract::{Path, State as AxState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeSet;
+use twinscape_protocol::ErrorCode;
+use twinscape_store::Table;
+
+/// ADT's `DigitalTwinsModelData` for a registered model.
+fn model_data(world: &World, id: &str, include_model: bool) -> Option<Json> {
+    let entry = world.engine.registry().get(id)?;
+    let mut m = Map::new();
+    m.insert("id".into(), json!(entry.id));
+    if !entry.description.is_empty() {
+        m.insert("description".into(), json!(entry.description));
+    }
+    if !entry.display_name.is_empty() {
+        m.insert("displayName".into(), json!(entry.display_name));
+    }
+    if let Some(t) = world.upload_times.get(id) {
+        m.insert("uploadTime".into(), json!(t.to_string()));
+    }
+    m.insert("decommissioned".into(), json!(entry.decommissioned));
+    if include_model {
+        m.insert("model".into(), entry.model.clone());
+    }
+    Some(Json::Object(m))
+}
+
+fn top_level_ids(batch: &[Json]) -> Vec<String> {
+    batch
+        .iter()
+        .flat_map(|d| match d {
+            Json::Array(items) => items.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        })
+        .filter_map(|d| d.get("@id").and_then(Json::as_str).map(str::to_string))
+        .collect()
+}
+
+/// `POST /models`
+pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response, ApiError> {
+    let doc = json_body(&body, state.limits.max_models_bytes)?;
+    let Json::Array(batch) = doc else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "The request body must be a JSON array of models.",
+        ));
+    };
+    if batch.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "The request body must hold at least one model.",
+        ));
+    }
+    if batch.len() > state.limits.max_models_per_upload {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "At most {} models can be uploaded in one request; this one has {}.",
+                state.limits.max_models_per_upload,
+                batch.len()
+            ),
+        ));
+    }
+    let items = state
+        .write(|world, store| {
+            for id in top_level_ids(&batch) {
+                if world.engine.registry().get(&id).is_some() {
+                    return Err(ApiError::new(
+                        ErrorCode::ModelIdAlreadyExists,
+                        format!("Model with Id {id} already exists."),
+                    ));
+                }
+            }
+            let ids = world.engine.add_models(&batch).map_err(|e| {
+                ApiError::new(ErrorCode::DTDLParserError, format!("Invalid model: {e}"))
+            })?;
+            let t = now();
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                world.upload_times.insert(id.clone(), t);
+                if let Some(entry) = world.engine.registry().get(id) {
+                    store.put(Table::Models, id.clone(), model_row(&entry.model, t, false));
+                }
+                if let Some(d) = model_data(world, id, true) {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(Json::Array(items))).into_response())
+}
+
+/// `GET /models?dependenciesFor=…&includeModelDefinition=…`
+pub async fn list(
+    AxState(state): AxState<State>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let params = params.0;
+    let deps: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("dependenciesFor"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let include =
+        param(&params, "includeModelDefinition").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let page = page_state(
+        &params,
+        &headers,
+        state.limits.max_models_page,
+        json!({"deps": deps, "include": include}),
+    )?;
+    let deps: Vec<String> = serde_json::from_value(page.extra["deps"].clone()).unwrap_or_default();
+    let include = page.extra["include"].as_bool().unwrap_or(false);
+    let world = state.world.read();
+    let registry = world.engine.registry();
+    let ids: Vec<String> = if deps.is_empty() {
+        registry.models().map(|m| m.id.clone()).collect()
+    } else {
+        // The named models and everything they depend on, transitively.
+        let mut seen = BTreeSet::new();
+        let mut stack = Vec::new();
+        for d in &deps {
+            if registry.get(d).is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::ModelNotFound,
+                    format!("There is no model with Id {d}."),
+                ));
+            }
+            stack.push(d.clone());
+        }
+        while let Some(id) = stack.pop() {
+            if seen.insert(id.clone())
+                && let Some(e) = registry.get(&id)
+            {
+                stack.extend(e.dependencies.iter().cloned());
+            }
+        }
+        seen.into_iter().collect()
+    };
+    let items: Vec<Json> = ids
+        .iter()
+        .filter_map(|id| model_data(&world, id, include))
+        .collect();
+    Ok(list_page(
+        &headers,
+        "/models",
+        items,
+        &page,
+        api_version(&params),
+    ))
+}
+
+/// `GET /models/{id}?includeModelDefinition=…`
+pub async fn get(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let include =
+        param(&params.0, "includeModelDefinition").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let world = state.world.read();
+    model_data(&world, &id, include)
+        .map(|d| axum::Json(d).into_response())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ModelNotFound,
+                format!("There is no model with Id {id}."),
+            )
+        })
+}
+
+/// `PATCH /models/{id}`: only `[{"op":"replace","path":"/decommissioned","value":true}]`.
+pub async fn update(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let patch = json_body(&body, state.limits.max_twin_bytes)?;
+    let ops = patch.as_array().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::JsonPatchInvalid,
+            "A JSON Patch is an array of operations.",
+        )
+    })?;
+    let valid = !ops.is_empty()
+        && ops.iter().all(|op| {
+            op.get("op").and_then(Json::as_str) == Some("replace")
+                && op.get("path").and_then(Json::as_str) == Some("/decommissioned")
+                && op.get("value") == Some(&Json::Bool(true))
+        });
+    if !valid {
+        return Err(ApiError::new(
+            ErrorCode::JsonPatchInvalid,
+            "Only [{\"op\": \"replace\", \"path\": \"/decommissioned\", \"value\": true}] can be applied to a model.",
+        ));
+    }
+    state
+        .write(|world, store| {
+            world.engine.decommission_model(&id)?;
+            if let Some(entry) = world.engine.registry().get(&id) {
+                let t = world.upload_times.get(&id).copied().unwrap_or_else(now);
+                store.put(Table::Models, id.clone(), model_row(&entry.model, t, true));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /models/{id}`
+pub async fn delete(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state
+        .write(|world, store| {
+            world.engine.delete_model(&id)?;
+            world.upload_times.remove(&id);
+            store.delete(Table::Models, id.clone());
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

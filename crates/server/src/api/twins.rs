@@ -1,0 +1,383 @@
+//! `/digitaltwins`: twins, components, relationships and telemetry.
+
+use super::{
+    Params, State, api_version, etag_header, json_body, list_page, page_state, param,
+    percent_encode, precondition,
+};
+use crate::api_error::ApiError;
+use crate::state::{change_batch, now};
+use axum::body::Bytes;
+use axum::extract::{Path, State as AxState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value as Json, json};
+use twinscape_graph::{Change, ChangeKind, GraphError};
+use twinscape_protocol::ErrorCode;
+
+/// Largest page of relationships.
+const RELATIONSHIPS_PAGE: usize = 1000;
+
+fn after_etag(change: &Change) -> String {
+    match &change.kind {
+        ChangeKind::TwinCreated { twin, .. } | ChangeKind::TwinUpdated { twin, .. } => twin
+            .get("$etag")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        ChangeKind::RelationshipCreated { relationship, .. }
+        | ChangeKind::RelationshipUpdated { relationship, .. } => relationship
+            .get("$etag")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        _ => String::new(),
+    }
+}
+
+fn document(change: &Change) -> Json {
+    match &change.kind {
+        ChangeKind::TwinCreated { twin, .. } | ChangeKind::TwinUpdated { twin, .. } => twin.clone(),
+        ChangeKind::RelationshipCreated { relationship, .. }
+        | ChangeKind::RelationshipUpdated { relationship, .. } => relationship.clone(),
+        _ => Json::Null,
+    }
+}
+
+fn twin_not_found(id: &str) -> ApiError {
+    GraphError::TwinNotFound(id.to_string()).into()
+}
+
+/// `GET /digitaltwins/{id}`
+pub async fn get(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let world = state.world.read();
+    let twin = world
+        .engine
+        .graph()
+        .twin_json(&id)
+        .ok_or_else(|| twin_not_found(&id))?;
+    let etag = twin["$etag"].as_str().unwrap_or_default().to_string();
+    Ok((etag_header(&etag), axum::Json(twin)).into_response())
+}
+
+/// `PUT /digitaltwins/{id}`
+pub async fn put(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let doc = json_body(&body, state.limits.max_twin_bytes)?;
+    let pre = precondition(&headers);
+    let change = state
+        .write(|world, batch| {
+            let change = world
+                .engine
+                .create_or_replace_twin(&id, &doc, &pre, now())?;
+            change_batch(&change, batch);
+            Ok(change)
+        })
+        .await?;
+    Ok((
+        StatusCode::OK,
+        etag_header(&after_etag(&change)),
+        axum::Json(document(&change)),
+    )
+        .into_response())
+}
+
+/// `PATCH /digitaltwins/{id}`
+pub async fn patch(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let patch = json_body(&body, state.limits.max_twin_bytes)?;
+    let pre = precondition(&headers);
+    let change = state
+        .write(|world, batch| {
+            let change = world.engine.update_twin(&id, &patch, &pre, now())?;
+            change_batch(&change, batch);
+            Ok(change)
+        })
+        .await?;
+    Ok((StatusCode::NO_CONTENT, etag_header(&after_etag(&change))).into_response())
+}
+
+/// `DELETE /digitaltwins/{id}`
+pub async fn delete(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pre = precondition(&headers);
+    state
+        .write(|world, batch| {
+            let change = world.engine.delete_twin(&id, &pre)?;
+            change_batch(&change, batch);
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /digitaltwins/{id}/components/{component}`
+pub async fn get_component(
+    AxState(state): AxState<State>,
+    Path((id, component)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let world = state.world.read();
+    let graph = world.engine.graph();
+    let etag = graph
+        .twin(&id)
+        .map(|t| t.etag.to_string())
+        .ok_or_else(|| twin_not_found(&id))?;
+    let comp = graph.component_json(&id, &component)?;
+    Ok((etag_header(&etag), axum::Json(comp)).into_response())
+}
+
+/// `PATCH /digitaltwins/{id}/components/{component}`
+pub async fn patch_component(
+    AxState(state): AxState<State>,
+    Path((id, component)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let patch = json_body(&body, state.limits.max_twin_bytes)?;
+    let pre = precondition(&headers);
+    let change = state
+        .write(|world, batch| {
+            let change = world
+                .engine
+                .update_component(&id, &component, &patch, &pre, now())?;
+            change_batch(&change, batch);
+            Ok(change)
+        })
+        .await?;
+    Ok((StatusCode::NO_CONTENT, etag_header(&after_etag(&change))).into_response())
+}
+
+fn check_telemetry(state: &State, headers: &HeaderMap, body: &Bytes) -> Result<Json, ApiError> {
+    let message_id = headers
+        .get("message-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if message_id.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "The Message-Id header is required for telemetry.",
+        ));
+    }
+    if let Some(t) = headers.get("telemetry-source-time")
+        && t.to_str()
+            .ok()
+            .and_then(twinscape_graph::Timestamp::parse)
+            .is_none()
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "Telemetry-Source-Time must be an RFC 3339 date-time.",
+        ));
+    }
+    json_body(body, state.limits.max_twin_bytes)
+}
+
+/// `POST /digitaltwins/{id}/telemetry`
+pub async fn telemetry(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let _payload = check_telemetry(&state, &headers, &body)?;
+    if state.world.read().engine.graph().twin(&id).is_none() {
+        return Err(twin_not_found(&id));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /digitaltwins/{id}/components/{component}/telemetry`
+pub async fn component_telemetry(
+    AxState(state): AxState<State>,
+    Path((id, component)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let _payload = check_telemetry(&state, &headers, &body)?;
+    state
+        .world
+        .read()
+        .engine
+        .graph()
+        .component_json(&id, &component)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ----- relationships --------------------------------------------------------
+
+/// `GET /digitaltwins/{id}/relationships/{rel}`
+pub async fn get_relationship(
+    AxState(state): AxState<State>,
+    Path((id, rel_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let world = state.world.read();
+    let graph = world.engine.graph();
+    if graph.twin(&id).is_none() {
+        return Err(twin_not_found(&id));
+    }
+    let rel = graph.relationship(&id, &rel_id).ok_or_else(|| {
+        ApiError::from(GraphError::RelationshipNotFound {
+            twin: id.clone(),
+            relationship: rel_id.clone(),
+        })
+    })?;
+    let json = graph.relationship_json(rel);
+    Ok((etag_header(&rel.etag.to_string()), axum::Json(json)).into_response())
+}
+
+/// `PUT /digitaltwins/{id}/relationships/{rel}`
+pub async fn put_relationship(
+    AxState(state): AxState<State>,
+    Path((id, rel_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let doc = json_body(&body, state.limits.max_twin_bytes)?;
+    if doc.get("$targetId").and_then(Json::as_str) == Some(id.as_str()) {
+        return Err(ApiError::new(
+            ErrorCode::OperationNotAllowed,
+            "A relationship cannot connect a digital twin to itself.",
+        ));
+    }
+    let pre = precondition(&headers);
+    let change = state
+        .write(|world, batch| {
+            let change =
+                world
+                    .engine
+                    .create_or_replace_relationship(&id, &rel_id, &doc, &pre, now())?;
+            change_batch(&change, batch);
+            Ok(change)
+        })
+        .await?;
+    Ok((
+        StatusCode::OK,
+        etag_header(&after_etag(&change)),
+        axum::Json(document(&change)),
+    )
+        .into_response())
+}
+
+/// `PATCH /digitaltwins/{id}/relationships/{rel}`
+pub async fn patch_relationship(
+    AxState(state): AxState<State>,
+    Path((id, rel_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let patch = json_body(&body, state.limits.max_twin_bytes)?;
+    let pre = precondition(&headers);
+    let change = state
+        .write(|world, batch| {
+            let change = world
+                .engine
+                .update_relationship(&id, &rel_id, &patch, &pre, now())?;
+            change_batch(&change, batch);
+            Ok(change)
+        })
+        .await?;
+    Ok((StatusCode::NO_CONTENT, etag_header(&after_etag(&change))).into_response())
+}
+
+/// `DELETE /digitaltwins/{id}/relationships/{rel}`
+pub async fn delete_relationship(
+    AxState(state): AxState<State>,
+    Path((id, rel_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pre = precondition(&headers);
+    state
+        .write(|world, batch| {
+            let change = world.engine.delete_relationship(&id, &rel_id, &pre)?;
+            change_batch(&change, batch);
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /digitaltwins/{id}/relationships[?relationshipName=…]`
+pub async fn list_relationships(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let params = params.0;
+    let name = param(&params, "relationshipName").map(str::to_string);
+    let page = page_state(
+        &params,
+        &headers,
+        RELATIONSHIPS_PAGE,
+        json!({ "name": name }),
+    )?;
+    let name = page.extra["name"].as_str().map(str::to_string);
+    let world = state.world.read();
+    let graph = world.engine.graph();
+    let slot = graph.slot_of(&id).ok_or_else(|| twin_not_found(&id))?;
+    let syms = graph.symbols();
+    let items: Vec<Json> = graph
+        .outgoing(slot)
+        .filter(|r| name.as_deref().is_none_or(|n| syms.name(r.name) == n))
+        .map(|r| graph.relationship_json(r))
+        .collect();
+    let path = format!("/digitaltwins/{}/relationships", percent_encode(&id));
+    Ok(list_page(
+        &headers,
+        &path,
+        items,
+        &page,
+        api_version(&params),
+    ))
+}
+
+/// `GET /digitaltwins/{id}/incomingrelationships`
+pub async fn list_incoming(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let params = params.0;
+    let page = page_state(&params, &headers, RELATIONSHIPS_PAGE, Json::Null)?;
+    let world = state.world.read();
+    let graph = world.engine.graph();
+    let slot = graph.slot_of(&id).ok_or_else(|| twin_not_found(&id))?;
+    let syms = graph.symbols();
+    let items: Vec<Json> = graph
+        .incoming(slot)
+        .filter_map(|r| {
+            let source = graph.twin_at(r.source)?;
+            Some(json!({
+                "$relationshipId": &*r.id,
+                "$sourceId": &*source.id,
+                "$relationshipName": syms.name(r.name),
+                "$relationshipLink": format!("/digitaltwins/{}/relationships/{}", percent_encode(&source.id), percent_encode(&r.id)),
+            }))
+        })
+        .collect();
+    let path = format!(
+        "/digitaltwins/{}/incomingrelationships",
+        percent_encode(&id)
+    );
+    Ok(list_page(
+        &headers,
+        &path,
+        items,
+        &page,
+        api_version(&params),
+    ))
+}

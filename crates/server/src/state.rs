@@ -1,0 +1,242 @@
+//! The server's state: the engine behind one lock, the durable store, and
+//! the write path that keeps them in step.
+//!
+//! Write path: take the engine's write lock, apply the change in memory
+//! (validated, atomic), queue the store batch (the store applies batches in
+//! the order they are queued, so disk order = lock order), release the lock,
+//! and only then wait for durability. The client is answered after the batch
+//! is durable. If the store ever fails a write, memory and disk may differ:
+//! the server then refuses further writes (fail-stop) until restarted, which
+//! reloads the durable state.
+
+use crate::api_error::ApiError;
+use parking_lot::RwLock;
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use twinscape_engine::{Engine, EngineConfig};
+use twinscape_graph::{Change, ChangeKind, Timestamp};
+use twinscape_protocol::ErrorCode;
+use twinscape_store::{Store, Table, WriteBatch};
+
+/// Limits of the API (ADT's defaults, configurable).
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    /// Largest twin, relationship or patch body, in bytes. ADT: 32 KB.
+    pub max_twin_bytes: usize,
+    /// Most models in one upload. ADT: 250.
+    pub max_models_per_upload: usize,
+    /// Largest model upload body, in bytes.
+    pub max_models_bytes: usize,
+    /// Most models per page of `GET /models`. ADT: 100.
+    pub max_models_page: usize,
+    /// Most event routes. ADT: 6.
+    pub max_event_routes: usize,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            max_twin_bytes: 32 * 1024,
+            max_models_per_upload: 250,
+            max_models_bytes: 32 * 1024 * 1024,
+            max_models_page: 100,
+            max_event_routes: 6,
+        }
+    }
+}
+
+/// What lives behind the lock: the engine and the API's own bookkeeping.
+pub struct World {
+    pub engine: Engine,
+    /// When each model was uploaded.
+    pub upload_times: HashMap<String, Timestamp>,
+    /// Event routes by id: `{"id", "endpointName", "filter"}`.
+    pub event_routes: std::collections::BTreeMap<String, Json>,
+}
+
+pub struct AppState {
+    pub world: RwLock<World>,
+    pub store: Arc<dyn Store>,
+    pub limits: ApiLimits,
+    poisoned: AtomicBool,
+}
+
+pub fn now() -> Timestamp {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0);
+    Timestamp::from_unix_nanos(nanos)
+}
+
+/// Store key of a relationship: source twin id and relationship id.
+pub fn relationship_key(source: &str, rel_id: &str) -> String {
+    format!("{source}\u{1f}{rel_id}")
+}
+
+/// The store rows a graph change writes.
+pub fn change_batch(change: &Change, batch: &mut WriteBatch) {
+    let bytes = |v: &Json| serde_json::to_vec(v).unwrap_or_default();
+    match &change.kind {
+        ChangeKind::TwinCreated { id, twin } | ChangeKind::TwinUpdated { id, twin, .. } => {
+            batch.put(Table::Twins, id.clone(), bytes(twin));
+        }
+        ChangeKind::TwinDeleted { id, .. } => {
+            batch.delete(Table::Twins, id.clone());
+        }
+        ChangeKind::RelationshipCreated {
+            source_id,
+            relationship_id,
+            relationship,
+        }
+        | ChangeKind::RelationshipUpdated {
+            source_id,
+            relationship_id,
+            relationship,
+            ..
+        } => {
+            batch.put(
+                Table::Relationships,
+                relationship_key(source_id, relationship_id),
+                bytes(relationship),
+            );
+        }
+        ChangeKind::RelationshipDeleted {
+            source_id,
+            relationship_id,
+            ..
+        } => {
+            batch.delete(
+                Table::Relationships,
+                relationship_key(source_id, relationship_id),
+            );
+        }
+    }
+    batch.put(Table::Meta, "graph_seq", change.seq.to_be_bytes().to_vec());
+}
+
+/// The stored form of a model: the model and what ADT reports about it.
+pub fn model_row(model: &Json, upload_time: Timestamp, decommissioned: bool) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "model": model,
+        "uploadTime": upload_time.to_string(),
+        "decommissioned": decommissioned,
+    }))
+    .unwrap_or_default()
+}
+
+impl AppState {
+    /// Opens the state: loads everything the store holds into a new engine.
+    pub fn load(
+        store: Arc<dyn Store>,
+        config: EngineConfig,
+        limits: ApiLimits,
+    ) -> anyhow::Result<AppState> {
+        let snapshot = store.load()?;
+        let mut engine = Engine::new(config);
+        let mut upload_times = HashMap::new();
+        let mut decommissioned = Vec::new();
+        let mut models = Vec::new();
+        for row in snapshot.entries(Table::Models)? {
+            let (id, bytes) = row?;
+            let v: Json = serde_json::from_slice(&bytes)?;
+            if let Some(t) = v["uploadTime"].as_str().and_then(Timestamp::parse) {
+                upload_times.insert(id.clone(), t);
+            }
+            if v["decommissioned"].as_bool() == Some(true) {
+                decommissioned.push(id);
+            }
+            models.push(v["model"].clone());
+        }
+        if !models.is_empty() {
+            engine
+                .load_models(&models)
+                .map_err(|e| anyhow::anyhow!("stored models do not load: {e}"))?;
+        }
+        for id in decommissioned {
+            let _ = engine.decommission_model(&id);
+        }
+        for row in snapshot.entries(Table::Twins)? {
+            let (id, bytes) = row?;
+            let doc: Json = serde_json::from_slice(&bytes)?;
+            engine
+                .load_twin(&doc)
+                .map_err(|e| anyhow::anyhow!("stored twin {id} does not load: {e}"))?;
+        }
+        for row in snapshot.entries(Table::Relationships)? {
+            let (key, bytes) = row?;
+            let doc: Json = serde_json::from_slice(&bytes)?;
+            engine
+                .load_relationship(&doc)
+                .map_err(|e| anyhow::anyhow!("stored relationship {key} does not load: {e}"))?;
+        }
+        let mut event_routes = std::collections::BTreeMap::new();
+        for row in snapshot.entries(Table::EventRoutes)? {
+            let (id, bytes) = row?;
+            event_routes.insert(id, serde_json::from_slice(&bytes)?);
+        }
+        let mut seq = 0u64;
+        for row in snapshot.entries(Table::Meta)? {
+            let (key, bytes) = row?;
+            if key == "graph_seq"
+                && let Ok(b) = <[u8; 8]>::try_from(bytes.as_slice())
+            {
+                seq = u64::from_be_bytes(b);
+            }
+        }
+        engine.set_seq(seq);
+        Ok(AppState {
+            world: RwLock::new(World {
+                engine,
+                upload_times,
+                event_routes,
+            }),
+            store,
+            limits,
+            poisoned: AtomicBool::new(false),
+        })
+    }
+
+    /// Runs a write: `f` changes the world and fills the batch under the
+    /// lock; the answer comes back once the batch is durable.
+    pub async fn write<R>(
+        &self,
+        f: impl FnOnce(&mut World, &mut WriteBatch) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(self.unavailable());
+        }
+        let (result, commit) = {
+            let mut world = self.world.write();
+            if self.poisoned.load(Ordering::Acquire) {
+                return Err(self.unavailable());
+            }
+            let mut batch = WriteBatch::new();
+            let result = f(&mut world, &mut batch)?;
+            if batch.is_empty() {
+                return Ok(result);
+            }
+            (result, self.store.commit(batch))
+        };
+        match commit.await {
+            Ok(_) => Ok(result),
+            Err(err) => {
+                tracing::error!("store write failed; refusing further writes until restart: {err}");
+                self.poisoned.store(true, Ordering::Release);
+                Err(ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    format!("The write could not be made durable: {err}"),
+                ))
+            }
+        }
+    }
+
+    fn unavailable(&self) -> ApiError {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "A previous write could not be made durable; restart the server to reload the durable state.",
+        )
+    }
+}
