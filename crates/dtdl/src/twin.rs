@@ -517,6 +517,39 @@ impl ModelRegistry {
         }
     }
 
+    /// Checks a twin's members (properties and component objects; `$`-keys are
+    /// skipped) against `model` without building a twin document: what
+    /// `validate_twin` checks after reading `$metadata.$model`, including that
+    /// every component is present. Component objects need no `$metadata`.
+    pub fn validate_members(
+        &self,
+        model: &str,
+        members: &Map<String, Value>,
+    ) -> Result<(), Vec<TwinValidationError>> {
+        let mut errors = Vec::new();
+        if let Some(m) = self.model_or_err(model, "/$metadata/$model", &mut errors) {
+            self.check_members(m, members, "", false, &mut errors);
+            for (name, comp) in &m.components {
+                if !members.contains_key(name) {
+                    push(
+                        &mut errors,
+                        &child("", name),
+                        "missingComponent",
+                        format!(
+                            "component '{name}' (model {}) must be present when the twin is created; give at least {{\"$metadata\": {{}}}}",
+                            comp.schema
+                        ),
+                    );
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     /// Checks the value a JSON Patch `add`/`replace` puts at `pointer` (e.g.
     /// `/setPoint`, `/thermostat/setPoint`, `/address/city`, `/tags/key`) of a
     /// twin of `model`. For `remove`, call it with `value` = `None`: only the path is checked.
@@ -676,6 +709,33 @@ impl ModelRegistry {
         target_model: Option<&str>,
         properties: &Value,
     ) -> Result<&RelationshipDef, Vec<TwinValidationError>> {
+        match properties {
+            Value::Object(props) => {
+                self.validate_relationship_properties(source_model, name, target_model, props)
+            }
+            Value::Null => {
+                self.validate_relationship_properties(source_model, name, target_model, &Map::new())
+            }
+            other => Err(vec![TwinValidationError {
+                path: String::new(),
+                code: "notAnObject",
+                message: format!(
+                    "relationship properties must be an object, found {}",
+                    kind(other)
+                ),
+            }]),
+        }
+    }
+
+    /// [`validate_relationship`](Self::validate_relationship) for properties
+    /// already held as a JSON object map (no copy needed).
+    pub fn validate_relationship_properties(
+        &self,
+        source_model: &str,
+        name: &str,
+        target_model: Option<&str>,
+        props: &Map<String, Value>,
+    ) -> Result<&RelationshipDef, Vec<TwinValidationError>> {
         let mut errors = Vec::new();
         let Some(m) = self.model_or_err(source_model, "", &mut errors) else {
             return Err(errors);
@@ -709,45 +769,30 @@ impl ModelRegistry {
                 ),
             );
         }
-        match properties {
-            Value::Object(props) => {
-                for (k, v) in props {
-                    if k.starts_with('$') {
-                        continue;
-                    }
-                    let p = child("", k);
-                    match rel.properties.get(k) {
-                        Some(pd) => check_value(&pd.schema, v, &p, &mut errors),
-                        None => {
-                            let names: Vec<&str> =
-                                rel.properties.keys().map(String::as_str).collect();
-                            push(
-                                &mut errors,
-                                &p,
-                                "unknownProperty",
-                                format!(
-                                    "'{k}' is not a property of relationship '{name}'; it has: {}",
-                                    if names.is_empty() {
-                                        "none".to_string()
-                                    } else {
-                                        names.join(", ")
-                                    }
-                                ),
-                            );
-                        }
-                    }
+        for (k, v) in props {
+            if k.starts_with('$') {
+                continue;
+            }
+            let p = child("", k);
+            match rel.properties.get(k) {
+                Some(pd) => check_value(&pd.schema, v, &p, &mut errors),
+                None => {
+                    let names: Vec<&str> = rel.properties.keys().map(String::as_str).collect();
+                    push(
+                        &mut errors,
+                        &p,
+                        "unknownProperty",
+                        format!(
+                            "'{k}' is not a property of relationship '{name}'; it has: {}",
+                            if names.is_empty() {
+                                "none".to_string()
+                            } else {
+                                names.join(", ")
+                            }
+                        ),
+                    );
                 }
             }
-            Value::Null => {}
-            other => push(
-                &mut errors,
-                "",
-                "notAnObject",
-                format!(
-                    "relationship properties must be an object, found {}",
-                    kind(other)
-                ),
-            ),
         }
         if errors.is_empty() {
             Ok(rel.as_ref())

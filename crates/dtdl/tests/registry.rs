@@ -381,3 +381,30 @@ fn relationships_check_target_and_properties() {
         .unwrap_err();
     assert_eq!(e[0].code, "unknownRelationship");
 }
+
+#[test]
+fn members_can_be_checked_without_a_twin_document() {
+    let reg = registry();
+    let t = twin();
+    let members = t.as_object().unwrap();
+    reg.validate_members("dtmi:example:Room;1", members)
+        .unwrap();
+    let mut m = members.clone();
+    m.insert("thermostat".into(), json!({"setPoint": 20}));
+    reg.validate_members("dtmi:example:Room;1", &m).unwrap();
+    m.remove("thermostat");
+    assert_eq!(
+        reg.validate_members("dtmi:example:Room;1", &m).unwrap_err()[0].code,
+        "missingComponent"
+    );
+    let props = json!({"since": "2024-01-01"});
+    let rel = reg
+        .validate_relationship_properties(
+            "dtmi:example:Room;1",
+            "contains",
+            None,
+            props.as_object().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(rel.info.name, "contains");
+}
