@@ -11,6 +11,36 @@
 //! Must not: know what a twin, model or relationship is (values are opaque
 //! bytes; the server owns their encoding and the in-memory graph), depend on
 //! the server or the HTTP layer, or acknowledge a write before it is durable.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), twinscape_store::StoreError> {
+//! use std::ops::ControlFlow;
+//! use std::sync::Arc;
+//! use twinscape_store::{RedbStore, Store, Table, WriteBatch};
+//!
+//! let store: Arc<dyn Store> = Arc::new(RedbStore::open("data")?);
+//!
+//! // Write through: one atomic batch per change, plus its event.
+//! let mut batch = WriteBatch::new();
+//! batch
+//!     .put(Table::Twins, "room-1", br#"{"$dtId":"room-1"}"#.to_vec())
+//!     .append_log(br#"{"type":"twin.create","id":"room-1"}"#.to_vec());
+//! let info = store.commit(batch).await?; // durable once this resolves
+//! println!("batch {} gave event seq {}", info.batch_seq, info.log_seqs.start);
+//!
+//! // Startup: stream everything back.
+//! let snapshot = store.load()?;
+//! snapshot.for_each(Table::Twins, &mut |id, json| {
+//!     println!("{id}: {} bytes", json.len());
+//!     ControlFlow::Continue(())
+//! })?;
+//! let events = store.read_log(0, 100)?;
+//! if let Some(last) = events.last() {
+//!     store.truncate_log(last.seq).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod batch;
 mod error;
