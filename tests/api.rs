@@ -48,12 +48,35 @@ fn models_upload_list_get_decommission_delete() {
         .expect("room model");
     assert_eq!(room["displayName"], json!({"en": "Room"}));
     assert_eq!(room["decommissioned"], false);
+    // ADT's form: an offset, trailing zeros trimmed.
     assert!(
         room["uploadTime"]
             .as_str()
-            .is_some_and(|t| t.ends_with('Z') && t.len() == 28),
+            .is_some_and(|t| t.ends_with("+00:00") && t.contains('T')),
         "{room}"
     );
+    let keys: Vec<&str> = room
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "description",
+            "displayName",
+            "decommissioned",
+            "uploadTime"
+        ]
+    );
+    s.api("GET", "/models/notADtmi", None, &[])
+        .assert_adt_error(400, "InvalidArgument");
+    s.api("POST", "/models", Some(&json!([])), &[])
+        .assert_adt_error(400, "InvalidArgument");
+    s.request("POST", "/models?api-version=2023-10-31", &[], b"")
+        .assert_adt_error(400, "BadRequest");
 
     // Uploading again: 409, nothing changes.
     let again = s.api(
@@ -63,7 +86,13 @@ fn models_upload_list_get_decommission_delete() {
         &[],
     );
     let msg = again.assert_adt_error(409, "ModelIdAlreadyExists");
-    assert!(msg.contains(demo::THERMOSTAT), "{msg}");
+    assert!(
+        msg.starts_with(&format!(
+            "Some of the model ids already exist: {}.",
+            demo::THERMOSTAT
+        )),
+        "{msg}"
+    );
     // An invalid model: 400 with the parser's explanation.
     let bad = json!([{"@id": "dtmi:test:Bad;1", "@type": "Interface", "@context": "dtmi:dtdl:context;3", "contents": [{"@type": "Property", "name": "x", "schema": "nope"}]}]);
     let msg = s
@@ -385,7 +414,7 @@ fn relationships_lists_and_telemetry() {
     let r = s.api("GET", "/digitaltwins/r2/incomingrelationships", None, &[]);
     assert_eq!(
         r.json()["value"],
-        json!([{"$relationshipId": "c2", "$sourceId": "f1", "$relationshipName": "hasRoom", "$relationshipLink": "/digitaltwins/f1/relationships/c2"}])
+        json!([{"$relationshipId": "c2", "$sourceId": "f1", "$relationshipName": "hasRoom", "$relationshipLink": format!("http://{}/digitaltwins/f1/relationships/c2?api-version=2023-10-31", s.addr)}])
     );
     // Errors.
     s.api(
@@ -394,7 +423,7 @@ fn relationships_lists_and_telemetry() {
         Some(&json!({"$relationshipName": "hasRoom", "$targetId": "nope"})),
         &[],
     )
-    .assert_adt_error(404, "TargetTwinNotFound");
+    .assert_adt_error(404, "TargetDigitalTwinNotFound");
     s.api(
         "PUT",
         "/digitaltwins/f1/relationships/x",

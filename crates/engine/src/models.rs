@@ -23,30 +23,8 @@ impl Models for RegistryModels<'_> {
     }
 
     fn validate_twin(&self, model: &str, members: &Map<String, Value>) -> Result<(), Vec<String>> {
-        let expanded = self.0.expanded(model);
-        let mut doc = Map::with_capacity(members.len() + 1);
-        let mut meta = Map::with_capacity(1);
-        meta.insert("$model".into(), Value::String(model.to_string()));
-        doc.insert("$metadata".into(), Value::Object(meta));
-        for (k, v) in members {
-            if k.starts_with('$') {
-                continue;
-            }
-            let is_component = expanded.is_some_and(|m| m.components.contains_key(k));
-            match v {
-                Value::Object(o) if is_component && !o.contains_key("$metadata") => {
-                    let mut with_meta = Map::with_capacity(o.len() + 1);
-                    with_meta.insert("$metadata".into(), Value::Object(Map::new()));
-                    with_meta.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    doc.insert(k.clone(), Value::Object(with_meta));
-                }
-                _ => {
-                    doc.insert(k.clone(), v.clone());
-                }
-            }
-        }
         self.0
-            .validate_twin(&Value::Object(doc))
+            .validate_members(model, members)
             .map_err(|errs| errs.iter().map(ToString::to_string).collect())
     }
 
@@ -58,12 +36,7 @@ impl Models for RegistryModels<'_> {
         properties: &Map<String, Value>,
     ) -> Result<(), Vec<String>> {
         self.0
-            .validate_relationship(
-                source_model,
-                name,
-                Some(target_model),
-                &Value::Object(properties.clone()),
-            )
+            .validate_relationship_properties(source_model, name, Some(target_model), properties)
             .map(|_| ())
             .map_err(|errs| errs.iter().map(ToString::to_string).collect())
     }

@@ -16,7 +16,8 @@ pub enum GraphError {
     RelationshipAlreadyExists { twin: String, relationship: String },
     #[error("There is no component {component} on the digital twin {twin}.")]
     ComponentNotFound { twin: String, component: String },
-    #[error("The ETag in the request does not match the current ETag of {0}.")]
+    /// A precondition (`If-Match` / `If-None-Match`) failed; the message says which.
+    #[error("{0}")]
     PreconditionFailed(String),
     #[error("The model {0} does not exist. Upload it before creating twins of it.")]
     ModelNotFound(String),
@@ -30,10 +31,13 @@ pub enum GraphError {
     InvalidTwin(String),
     #[error("Invalid relationship: {0}")]
     InvalidRelationship(String),
+    #[error("The target twin {0} of the relationship does not exist.")]
+    TargetTwinNotFound(String),
     #[error("Invalid JSON Patch: {0}")]
     InvalidPatch(String),
     #[error("The patch's test operation failed: {0}")]
     PatchTestFailed(String),
-    #[error("{0}")]
-    ValidationFailed(String),
+    /// The change does not conform to the model: every problem found.
+    #[error("{}", .0.join("; "))]
+    ValidationFailed(Vec<String>),
 }

@@ -343,13 +343,7 @@ impl TwinGraph {
                 "the twin id must not be empty".into(),
             ));
         }
-        if let Some(given) = obj.get("$dtId")
-            && given.as_str() != Some(id)
-        {
-            return Err(GraphError::InvalidTwin(format!(
-                "`$dtId` ({given}) does not match the twin id in the path ({id})"
-            )));
-        }
+        // As in ADT, a `$dtId` (or `$etag`) in the body is ignored: the path names the twin.
         let meta = match obj.get("$metadata") {
             Some(Json::Object(m)) => m,
             Some(_) => {
@@ -376,7 +370,7 @@ impl TwinGraph {
         let existing = self.slot_of(id);
         let current = existing.and_then(|s| self.twin_at(s)).map(|t| t.etag);
         if !pre.holds(current) {
-            return Err(GraphError::PreconditionFailed(id.to_string()));
+            return Err(precondition_failed(pre, "twin", id));
         }
         match ctx.models.usable(&model) {
             Ok(()) => {}
@@ -394,7 +388,7 @@ impl TwinGraph {
         }
         ctx.models
             .validate_twin(&model, obj)
-            .map_err(|errs| GraphError::ValidationFailed(errs.join(" ")))?;
+            .map_err(GraphError::ValidationFailed)?;
 
         // Build the twin: every member written now, with the source times given.
         let model_sym = self.syms.intern(&model);
@@ -547,7 +541,7 @@ impl TwinGraph {
             .twin_at(slot)
             .ok_or_else(|| GraphError::TwinNotFound(id.to_string()))?;
         if !pre.holds(Some(twin.etag)) {
-            return Err(GraphError::PreconditionFailed(id.to_string()));
+            return Err(precondition_failed(pre, "twin", id));
         }
         let model = self.syms.name(twin.model).to_string();
         if let Some(c) = component {
@@ -598,7 +592,7 @@ impl TwinGraph {
 
         ctx.models
             .validate_twin(&model, &content)
-            .map_err(|errs| GraphError::ValidationFailed(errs.join(" ")))?;
+            .map_err(GraphError::ValidationFailed)?;
 
         // Which members (and component members) the patch wrote.
         let touched: Vec<Vec<String>> = content_ops.iter().flat_map(op_paths).collect();
@@ -750,7 +744,7 @@ impl TwinGraph {
             .twin_at(slot)
             .ok_or_else(|| GraphError::TwinNotFound(id.to_string()))?;
         if !pre.holds(Some(twin.etag)) {
-            return Err(GraphError::PreconditionFailed(id.to_string()));
+            return Err(precondition_failed(pre, "twin", id));
         }
         if self
             .adj
@@ -801,28 +795,15 @@ impl TwinGraph {
             ));
         }
         let str_field = |k: &str| obj.get(k).and_then(Json::as_str);
-        let target_id = str_field("$targetId").ok_or_else(|| {
-            GraphError::InvalidRelationship("`$targetId` is required and must be a string".into())
-        })?;
-        let name = str_field("$relationshipName").ok_or_else(|| {
-            GraphError::InvalidRelationship(
-                "`$relationshipName` is required and must be a string".into(),
-            )
-        })?;
-        if let Some(s) = obj.get("$sourceId")
-            && s.as_str() != Some(source_id)
-        {
-            return Err(GraphError::InvalidRelationship(format!(
-                "`$sourceId` ({s}) does not match the twin in the path ({source_id})"
-            )));
-        }
-        if let Some(r) = obj.get("$relationshipId")
-            && r.as_str() != Some(rel_id)
-        {
-            return Err(GraphError::InvalidRelationship(format!(
-                "`$relationshipId` ({r}) does not match the relationship id in the path ({rel_id})"
-            )));
-        }
+        let (Some(target_id), Some(name)) =
+            (str_field("$targetId"), str_field("$relationshipName"))
+        else {
+            return Err(GraphError::InvalidRelationship(
+                "Could not deserialize relationship create body. `$relationshipName` and `$targetId` are required strings."
+                    .into(),
+            ));
+        };
+        // As in ADT, `$sourceId` and `$relationshipId` in the body are ignored: the path wins.
         for key in obj.keys() {
             if key.starts_with('$')
                 && !matches!(
@@ -835,15 +816,15 @@ impl TwinGraph {
                 )));
             }
         }
-        let target = self.slot_of(target_id).ok_or_else(|| {
-            GraphError::InvalidRelationship(format!("the target twin {target_id} does not exist"))
-        })?;
+        let target = self
+            .slot_of(target_id)
+            .ok_or_else(|| GraphError::TargetTwinNotFound(target_id.to_string()))?;
         let existing = self.find_relationship(source, rel_id);
         let current = existing
             .and_then(|r| self.relationship_at(r))
             .map(|r| r.etag);
         if !pre.holds(current) {
-            return Err(GraphError::PreconditionFailed(rel_id.to_string()));
+            return Err(precondition_failed(pre, "relationship", rel_id));
         }
         let props: Map<String, Json> = obj
             .iter()
@@ -860,7 +841,7 @@ impl TwinGraph {
             .unwrap_or_default();
         ctx.models
             .validate_relationship(&source_model, name, &target_model, &props)
-            .map_err(|errs| GraphError::ValidationFailed(errs.join(" ")))?;
+            .map_err(GraphError::ValidationFailed)?;
         let name_sym = self.syms.intern(name);
         if let Some(max) = ctx.models.max_relationships(&source_model, name) {
             let count = self
@@ -871,9 +852,9 @@ impl TwinGraph {
                 })
                 .count();
             if count + 1 > max {
-                return Err(GraphError::ValidationFailed(format!(
+                return Err(GraphError::ValidationFailed(vec![format!(
                     "the twin {source_id} already has {count} `{name}` relationship(s); its model allows at most {max}"
-                )));
+                )]));
             }
         }
         let etag = self.new_etag();
@@ -951,7 +932,7 @@ impl TwinGraph {
             .ok_or_else(not_found)?;
         let rel = self.relationship_at(slot).ok_or_else(not_found)?;
         if !pre.holds(Some(rel.etag)) {
-            return Err(GraphError::PreconditionFailed(rel_id.to_string()));
+            return Err(precondition_failed(pre, "relationship", rel_id));
         }
         let ops = parse_patch(patch)?;
         for op in &ops {
@@ -982,7 +963,7 @@ impl TwinGraph {
         let name = self.syms.name(rel.name).to_string();
         ctx.models
             .validate_relationship(&source_model, &name, &target_model, &props)
-            .map_err(|errs| GraphError::ValidationFailed(errs.join(" ")))?;
+            .map_err(GraphError::ValidationFailed)?;
         let before_etag = rel.etag;
         let etag = self.new_etag();
         let new_props: Vec<(Sym, Value)> = props
@@ -1028,7 +1009,7 @@ impl TwinGraph {
             .ok_or_else(not_found)?;
         let rel = self.relationship_at(slot).ok_or_else(not_found)?;
         if !pre.holds(Some(rel.etag)) {
-            return Err(GraphError::PreconditionFailed(rel_id.to_string()));
+            return Err(precondition_failed(pre, "relationship", rel_id));
         }
         let json = self.relationship_json(rel);
         self.remove_relationship_slot(slot);
@@ -1222,11 +1203,6 @@ fn parse_patch(patch: &Json) -> Result<Vec<PatchOperation>, GraphError> {
     let arr = patch
         .as_array()
         .ok_or_else(|| GraphError::InvalidPatch("a JSON Patch is an array of operations".into()))?;
-    if arr.is_empty() {
-        return Err(GraphError::InvalidPatch(
-            "the patch has no operations".into(),
-        ));
-    }
     let mut ops = Vec::with_capacity(arr.len());
     for (i, op) in arr.iter().enumerate() {
         let parsed: PatchOperation = serde_json::from_value(op.clone())
@@ -1374,4 +1350,17 @@ fn patch_error(e: json_patch::PatchError) -> GraphError {
             e.operation, e.path, e.kind
         )),
     }
+}
+
+/// The error for a failed precondition, worded as ADT words it.
+fn precondition_failed(pre: &Precondition, kind: &str, id: &str) -> GraphError {
+    GraphError::PreconditionFailed(match pre {
+        Precondition::NotExists => format!(
+            "If-None-Match: * header was specified but a {kind} with the id {id} was found. Please specify a different {kind} id."
+        ),
+        Precondition::Matches(tag) => format!(
+            "The provided etag {tag} doesn't match the current etag for the resource. Please obtain and provide the latest etag by getting the resource. See section on get apis in the documentation https://aka.ms/adtv2twins."
+        ),
+        _ => format!("If-Match: * header was specified but no {kind} with the id {id} exists."),
+    })
 }

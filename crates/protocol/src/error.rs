@@ -30,7 +30,8 @@ pub enum ErrorCode {
     ModelDecommissioned,
     RelationshipsNotDeleted,
     ComponentNotFound,
-    TargetTwinNotFound,
+    TargetDigitalTwinNotFound,
+    JobIdAlreadyExists,
     InvalidRelationship,
     OperationNotAllowed,
     ModelReferencesNotDeleted,
@@ -75,15 +76,24 @@ impl ErrorCode {
             | JobLimitReached => 400,
             Unauthorized => 401,
             Forbidden => 403,
-            NotFound | DigitalTwinNotFound | RelationshipNotFound | ModelNotFound
-            | EventRouteNotFound | JobNotFound | ComponentNotFound | TargetTwinNotFound
-            | ImportJobNotFound | DeleteJobNotFound | EndpointNotFound => 404,
+            NotFound
+            | DigitalTwinNotFound
+            | RelationshipNotFound
+            | ModelNotFound
+            | EventRouteNotFound
+            | JobNotFound
+            | ComponentNotFound
+            | TargetDigitalTwinNotFound
+            | ImportJobNotFound
+            | DeleteJobNotFound
+            | EndpointNotFound => 404,
             MethodNotAllowed => 405,
             DigitalTwinAlreadyExists
             | RelationshipAlreadyExists
             | ModelIdAlreadyExists
             | ModelReferencesNotDeleted
-            | ModelReferencesNotDecommissioned => 409,
+            | ModelReferencesNotDecommissioned
+            | JobIdAlreadyExists => 409,
             PreconditionFailed => 412,
             PayloadTooLarge => 413,
             InternalServerError => 500,
@@ -118,7 +128,8 @@ impl ErrorCode {
             ModelDecommissioned => "ModelDecommissioned",
             RelationshipsNotDeleted => "RelationshipsNotDeleted",
             ComponentNotFound => "ComponentNotFound",
-            TargetTwinNotFound => "TargetTwinNotFound",
+            TargetDigitalTwinNotFound => "TargetDigitalTwinNotFound",
+            JobIdAlreadyExists => "JobIdAlreadyExists",
             InvalidRelationship => "InvalidRelationship",
             OperationNotAllowed => "OperationNotAllowed",
             ModelReferencesNotDeleted => "ModelReferencesNotDeleted",
@@ -151,6 +162,16 @@ impl fmt::Display for ErrorCode {
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
+    /// More specific problems (ADT lists validation failures here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<ErrorItem>,
+}
+
+/// One entry of `error.details`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorItem {
+    pub code: ErrorCode,
+    pub message: String,
 }
 
 /// An error response body in ADT's shape.
@@ -165,6 +186,7 @@ impl ErrorBody {
             error: ErrorDetail {
                 code,
                 message: message.into(),
+                details: Vec::new(),
             },
         }
     }

@@ -192,8 +192,8 @@ pub fn json_body(body: &Bytes, max: usize) -> Result<Json, ApiError> {
     }
     if body.is_empty() {
         return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            "The request body is empty; a JSON document is required.",
+            ErrorCode::BadRequest,
+            "A non-empty request body is required.",
         ));
     }
     serde_json::from_slice(body).map_err(|e| {
@@ -287,6 +287,19 @@ pub fn list_page(
     state: &PageState,
     api_version: &str,
 ) -> Response {
+    list_page_ordered(headers, path, items, state, api_version, false)
+}
+
+/// A page of a list; `next_link_first` puts `nextLink` before `value`, as
+/// ADT's relationship lists do.
+pub fn list_page_ordered(
+    headers: &HeaderMap,
+    path: &str,
+    items: Vec<Json>,
+    state: &PageState,
+    api_version: &str,
+    next_link_first: bool,
+) -> Response {
     let total = items.len();
     let page: Vec<Json> = items
         .into_iter()
@@ -294,23 +307,26 @@ pub fn list_page(
         .take(state.size)
         .collect();
     let next = state.offset + page.len();
-    let mut body = serde_json::Map::new();
-    body.insert("value".into(), Json::Array(page));
-    if next < total {
+    let link = if next < total {
         let token = encode_page_state(&PageState {
             offset: next,
             size: state.size,
             extra: state.extra.clone(),
         });
-        body.insert(
-            "nextLink".into(),
-            Json::String(absolute_link(
-                headers,
-                &format!("{path}?continuationToken={token}&api-version={api_version}"),
-            )),
-        );
+        Json::String(absolute_link(
+            headers,
+            &format!("{path}?continuationToken={token}&api-version={api_version}"),
+        ))
     } else {
-        body.insert("nextLink".into(), Json::Null);
+        Json::Null
+    };
+    let mut body = serde_json::Map::new();
+    if next_link_first {
+        body.insert("nextLink".into(), link);
+        body.insert("value".into(), Json::Array(page));
+    } else {
+        body.insert("value".into(), Json::Array(page));
+        body.insert("nextLink".into(), link);
     }
     axum::Json(Json::Object(body)).into_response()
 }

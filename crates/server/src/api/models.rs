@@ -9,28 +9,58 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeSet;
+use twinscape_graph::Timestamp;
 use twinscape_protocol::ErrorCode;
 use twinscape_store::Table;
 
 /// ADT's `DigitalTwinsModelData` for a registered model.
 fn model_data(world: &World, id: &str, include_model: bool) -> Option<Json> {
     let entry = world.engine.registry().get(id)?;
+    // ADT's key order: id, description, displayName, decommissioned, uploadTime.
     let mut m = Map::new();
     m.insert("id".into(), json!(entry.id));
-    if !entry.description.is_empty() {
-        m.insert("description".into(), json!(entry.description));
-    }
-    if !entry.display_name.is_empty() {
-        m.insert("displayName".into(), json!(entry.display_name));
-    }
-    if let Some(t) = world.upload_times.get(id) {
-        m.insert("uploadTime".into(), json!(t.to_string()));
-    }
+    m.insert("description".into(), json!(entry.description));
+    m.insert("displayName".into(), json!(entry.display_name));
     m.insert("decommissioned".into(), json!(entry.decommissioned));
+    if let Some(t) = world.upload_times.get(id) {
+        m.insert("uploadTime".into(), json!(upload_time_text(*t)));
+    }
     if include_model {
         m.insert("model".into(), entry.model.clone());
     }
     Some(Json::Object(m))
+}
+
+/// ADT writes model upload times with an offset and no trailing zeros:
+/// `2023-06-01T20:30:51.597969+00:00`.
+pub fn upload_time_text(t: Timestamp) -> String {
+    let s = t.to_string();
+    let body = s.trim_end_matches('Z');
+    let body = match body.split_once('.') {
+        Some((secs, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                secs.to_string()
+            } else {
+                format!("{secs}.{frac}")
+            }
+        }
+        None => body.to_string(),
+    };
+    format!("{body}+00:00")
+}
+
+/// Whether a path's model id is a DTMI at all.
+fn check_model_id(id: &str) -> Result<(), ApiError> {
+    if twinscape_dtdl::Dtmi::parse(id).is_err() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "The format of the Model ID {id} provided is not supported. See model documentation(https://aka.ms/ADTv2Models) for supported format."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn top_level_ids(batch: &[Json]) -> Vec<String> {
@@ -56,7 +86,7 @@ pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response
     if batch.is_empty() {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
-            "The request body must hold at least one model.",
+            "Operation failed as models provided was empty or of a type that is not supported.. Check that your Model Array contains at least one item and it is of a supported type. See link(https://aka.ms/ADTv2Models) for details.",
         ));
     }
     if batch.len() > state.limits.max_models_per_upload {
@@ -71,25 +101,37 @@ pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response
     }
     let items = state
         .write(|world, store| {
-            for id in top_level_ids(&batch) {
-                if world.engine.registry().get(&id).is_some() {
-                    return Err(ApiError::new(
-                        ErrorCode::ModelIdAlreadyExists,
-                        format!("Model with Id {id} already exists."),
-                    ));
-                }
+            let existing: Vec<String> = top_level_ids(&batch)
+                .into_iter()
+                .filter(|id| world.engine.registry().get(id).is_some())
+                .collect();
+            if !existing.is_empty() {
+                return Err(ApiError::new(
+                    ErrorCode::ModelIdAlreadyExists,
+                    format!(
+                        "Some of the model ids already exist: {}. Use Model_List API to view models that already exist. See the Swagger example (https://aka.ms/ModelListSwSmpl).",
+                        existing.join(", ")
+                    ),
+                ));
             }
             let ids = world.engine.add_models(&batch).map_err(|e| {
-                ApiError::new(ErrorCode::DTDLParserError, format!("Invalid model: {e}"))
+                ApiError::new(
+                    ErrorCode::DTDLParserError,
+                    format!(
+                        "None of the models in this request could be created due to a problem with one or more models: {e}. See model documentation(https://aka.ms/ADTv2Models) for supported format."
+                    ),
+                )
             })?;
-            let t = now();
+            let start = now();
             let mut out = Vec::with_capacity(ids.len());
-            for id in &ids {
+            for (i, id) in ids.iter().enumerate() {
+                // Models of one upload get distinct times, in batch order.
+                let t = Timestamp(start.0 + i as i64);
                 world.upload_times.insert(id.clone(), t);
                 if let Some(entry) = world.engine.registry().get(id) {
                     store.put(Table::Models, id.clone(), model_row(&entry.model, t, false));
                 }
-                if let Some(d) = model_data(world, id, true) {
+                if let Some(d) = model_data(world, id, false) {
                     out.push(d);
                 }
             }
@@ -97,6 +139,10 @@ pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(Json::Array(items))).into_response())
+}
+
+fn model_not_found(id: &str) -> ApiError {
+    twinscape_dtdl::RegistryError::NotFound(id.to_string()).into()
 }
 
 /// `GET /models?dependenciesFor=…&includeModelDefinition=…`
@@ -123,7 +169,7 @@ pub async fn list(
     let include = page.extra["include"].as_bool().unwrap_or(false);
     let world = state.world.read();
     let registry = world.engine.registry();
-    let ids: Vec<String> = if deps.is_empty() {
+    let mut ids: Vec<String> = if deps.is_empty() {
         registry.models().map(|m| m.id.clone()).collect()
     } else {
         // The named models and everything they depend on, transitively.
@@ -131,10 +177,7 @@ pub async fn list(
         let mut stack = Vec::new();
         for d in &deps {
             if registry.get(d).is_none() {
-                return Err(ApiError::new(
-                    ErrorCode::ModelNotFound,
-                    format!("There is no model with Id {d}."),
-                ));
+                return Err(model_not_found(d));
             }
             stack.push(d.clone());
         }
@@ -147,6 +190,8 @@ pub async fn list(
         }
         seen.into_iter().collect()
     };
+    // Upload order, as ADT lists them.
+    ids.sort_by_key(|id| (world.upload_times.get(id).copied(), id.clone()));
     let items: Vec<Json> = ids
         .iter()
         .filter_map(|id| model_data(&world, id, include))
@@ -166,17 +211,13 @@ pub async fn get(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
+    check_model_id(&id)?;
     let include =
         param(&params.0, "includeModelDefinition").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let world = state.world.read();
     model_data(&world, &id, include)
         .map(|d| axum::Json(d).into_response())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::ModelNotFound,
-                format!("There is no model with Id {id}."),
-            )
-        })
+        .ok_or_else(|| model_not_found(&id))
 }
 
 /// `PATCH /models/{id}`: only `[{"op":"replace","path":"/decommissioned","value":true}]`.
@@ -185,6 +226,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    check_model_id(&id)?;
     let patch = json_body(&body, state.limits.max_twin_bytes)?;
     let ops = patch.as_array().ok_or_else(|| {
         ApiError::new(
@@ -222,6 +264,7 @@ pub async fn delete(
     AxState(state): AxState<State>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    check_model_id(&id)?;
     state
         .write(|world, store| {
             world.engine.delete_model(&id)?;

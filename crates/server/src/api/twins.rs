@@ -1,8 +1,8 @@
 //! `/digitaltwins`: twins, components, relationships and telemetry.
 
 use super::{
-    Params, State, api_version, etag_header, json_body, list_page, page_state, param,
-    percent_encode, precondition,
+    Params, State, absolute_link, api_version, etag_header, json_body, list_page_ordered,
+    page_size_header, page_state, param, percent_encode, precondition,
 };
 use crate::api_error::ApiError;
 use crate::state::{change_batch, now};
@@ -14,8 +14,8 @@ use serde_json::{Value as Json, json};
 use twinscape_graph::{Change, ChangeKind, GraphError};
 use twinscape_protocol::ErrorCode;
 
-/// Largest page of relationships.
-const RELATIONSHIPS_PAGE: usize = 1000;
+/// Relationships per page (ADT's default; `max-items-per-page` may ask for up to 1,000).
+const RELATIONSHIPS_PAGE: usize = 10;
 
 fn after_etag(change: &Change) -> String {
     match &change.kind {
@@ -70,6 +70,12 @@ pub async fn put(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let doc = json_body(&body, state.limits.max_twin_bytes)?;
+    if !doc.is_object() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "Payload is invalid.",
+        ));
+    }
     let pre = precondition(&headers);
     let change = state
         .write(|world, batch| {
@@ -152,7 +158,15 @@ pub async fn patch_component(
         .write(|world, batch| {
             let change = world
                 .engine
-                .update_component(&id, &component, &patch, &pre, now())?;
+                .update_component(&id, &component, &patch, &pre, now())
+                .map_err(|e| match e {
+                    // ADT answers a patch of a missing component as an invalid patch.
+                    GraphError::ComponentNotFound { .. } => ApiError::new(
+                        ErrorCode::JsonPatchInvalid,
+                        format!("/{component} was not found. Please provide a valid patch document. See section on update apis in the documentation https://aka.ms/adtv2twins."),
+                    ),
+                    other => other.into(),
+                })?;
             change_batch(&change, batch);
             Ok(change)
         })
@@ -318,29 +332,31 @@ pub async fn list_relationships(
 ) -> Result<Response, ApiError> {
     let params = params.0;
     let name = param(&params, "relationshipName").map(str::to_string);
-    let page = page_state(
-        &params,
-        &headers,
-        RELATIONSHIPS_PAGE,
-        json!({ "name": name }),
-    )?;
+    let page = page_state(&params, &headers, 1000, json!({ "name": name }))?;
+    let page = default_size(page, &headers);
     let name = page.extra["name"].as_str().map(str::to_string);
     let world = state.world.read();
     let graph = world.engine.graph();
     let slot = graph.slot_of(&id).ok_or_else(|| twin_not_found(&id))?;
     let syms = graph.symbols();
-    let items: Vec<Json> = graph
+    let mut rels: Vec<&twinscape_graph::Relationship> = graph
         .outgoing(slot)
         .filter(|r| name.as_deref().is_none_or(|n| syms.name(r.name) == n))
+        .collect();
+    // ADT pages outgoing relationships in ordinal order of their ids.
+    rels.sort_by(|a, b| a.id.cmp(&b.id));
+    let items: Vec<Json> = rels
+        .into_iter()
         .map(|r| graph.relationship_json(r))
         .collect();
     let path = format!("/digitaltwins/{}/relationships", percent_encode(&id));
-    Ok(list_page(
+    Ok(list_page_ordered(
         &headers,
         &path,
         items,
         &page,
         api_version(&params),
+        true,
     ))
 }
 
@@ -352,7 +368,9 @@ pub async fn list_incoming(
     params: Params,
 ) -> Result<Response, ApiError> {
     let params = params.0;
-    let page = page_state(&params, &headers, RELATIONSHIPS_PAGE, Json::Null)?;
+    let page = page_state(&params, &headers, 1000, Json::Null)?;
+    let page = default_size(page, &headers);
+    let version = api_version(&params).to_string();
     let world = state.world.read();
     let graph = world.engine.graph();
     let slot = graph.slot_of(&id).ok_or_else(|| twin_not_found(&id))?;
@@ -361,11 +379,16 @@ pub async fn list_incoming(
         .incoming(slot)
         .filter_map(|r| {
             let source = graph.twin_at(r.source)?;
+            let link = format!(
+                "/digitaltwins/{}/relationships/{}?api-version={version}",
+                percent_encode(&source.id),
+                percent_encode(&r.id)
+            );
             Some(json!({
                 "$relationshipId": &*r.id,
                 "$sourceId": &*source.id,
                 "$relationshipName": syms.name(r.name),
-                "$relationshipLink": format!("/digitaltwins/{}/relationships/{}", percent_encode(&source.id), percent_encode(&r.id)),
+                "$relationshipLink": absolute_link(&headers, &link),
             }))
         })
         .collect();
@@ -373,11 +396,15 @@ pub async fn list_incoming(
         "/digitaltwins/{}/incomingrelationships",
         percent_encode(&id)
     );
-    Ok(list_page(
-        &headers,
-        &path,
-        items,
-        &page,
-        api_version(&params),
+    Ok(list_page_ordered(
+        &headers, &path, items, &page, &version, true,
     ))
+}
+
+/// Relationship lists default to ADT's 10 per page unless the client asked.
+fn default_size(mut page: super::PageState, headers: &HeaderMap) -> super::PageState {
+    if page.offset == 0 && matches!(page_size_header(headers), Ok(None)) {
+        page.size = RELATIONSHIPS_PAGE;
+    }
+    page
 }
