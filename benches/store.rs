@@ -49,8 +49,26 @@ fn main() {
         bench_fsync();
     }
     if wants("commits") {
-        for quick_repair in [true, false] {
-            bench_commits(quick_repair, Duration::from_secs(secs));
+        let defaults = RedbOptions::default();
+        let runs = [
+            ("defaults", defaults.clone()),
+            (
+                "no linger",
+                RedbOptions {
+                    max_linger: Duration::ZERO,
+                    ..defaults.clone()
+                },
+            ),
+            (
+                "quick_repair",
+                RedbOptions {
+                    quick_repair: true,
+                    ..defaults.clone()
+                },
+            ),
+        ];
+        for (label, options) in runs {
+            bench_commits(label, options, Duration::from_secs(secs));
         }
     }
     if wants("load") {
@@ -136,19 +154,10 @@ fn rel_value(i: u64) -> Vec<u8> {
     v
 }
 
-fn bench_commits(quick_repair: bool, duration: Duration) {
+fn bench_commits(label: &str, options: RedbOptions, duration: Duration) {
     const KEYS: u64 = 100_000;
     let dir = temp_dir();
-    let store = Arc::new(
-        RedbStore::open_with(
-            dir.path(),
-            RedbOptions {
-                quick_repair,
-                ..RedbOptions::default()
-            },
-        )
-        .expect("open"),
-    );
+    let store = Arc::new(RedbStore::open_with(dir.path(), options).expect("open"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -165,7 +174,7 @@ fn bench_commits(quick_repair: bool, duration: Duration) {
         }
     });
     println!(
-        "commits (quick_repair={quick_repair}): single ~500 B put per commit, {KEYS} existing twins, {duration:?} per run"
+        "commits ({label}): single ~500 B put per commit, {KEYS} existing twins, {duration:?} per run"
     );
     for committers in [1usize, 8, 64] {
         // The disk's fsync latency right now: this machine is shared, and

@@ -63,6 +63,12 @@ pub struct RedbOptions {
     /// read each. Costs nothing but a core while it runs when the file is
     /// already cached.
     pub prefetch_on_open: bool,
+    /// When the last group commit took at least this long, the writer waits
+    /// up to a quarter of that time (at most `max_linger`) for as many
+    /// batches as the larger of the last two groups had, before committing.
+    pub linger_threshold: Duration,
+    /// Upper bound of that wait; zero turns lingering off.
+    pub max_linger: Duration,
 }
 
 impl Default for RedbOptions {
@@ -76,6 +82,8 @@ impl Default for RedbOptions {
             max_value_len: 64 * 1024 * 1024,
             max_batch_bytes: 512 * 1024 * 1024,
             prefetch_on_open: true,
+            linger_threshold: Duration::from_millis(1),
+            max_linger: Duration::from_millis(1),
         }
     }
 }
@@ -92,6 +100,9 @@ pub struct StoreStats {
     pub failed_batches: u64,
     /// Time spent in redb, applying and committing groups.
     pub write_time: Duration,
+    /// Groups for which the writer waited for more batches (see
+    /// [`RedbOptions::max_linger`]).
+    pub lingered: u64,
 }
 
 #[derive(Default)]
@@ -100,6 +111,7 @@ struct Counters {
     batches: AtomicU64,
     failed_batches: AtomicU64,
     write_nanos: AtomicU64,
+    lingered: AtomicU64,
 }
 
 struct Request {
@@ -236,6 +248,7 @@ impl RedbStore {
             batches: self.counters.batches.load(Ordering::Relaxed),
             failed_batches: self.counters.failed_batches.load(Ordering::Relaxed),
             write_time: Duration::from_nanos(self.counters.write_nanos.load(Ordering::Relaxed)),
+            lingered: self.counters.lingered.load(Ordering::Relaxed),
         }
     }
 
@@ -565,6 +578,9 @@ impl Writer {
         let max_batches = self.options.max_group_batches.max(1);
         let max_bytes = self.options.max_group_bytes;
         let mut group: Vec<Request> = Vec::new();
+        // Sizes and duration of the last two groups, for lingering.
+        let mut last_sizes = [0usize; 2];
+        let mut last_time = Duration::ZERO;
         // recv() fails only once every sender is gone and the queue is empty.
         while let Ok(first) = self.rx.recv() {
             #[cfg(test)]
@@ -580,8 +596,40 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            // Linger: when commits are slow (a slow fsync) and several
+            // committers are active, wait briefly for the committers just
+            // acknowledged to send their next batch, so that they join this
+            // group instead of waiting a whole commit for the next one.
+            let expected = last_sizes[0].max(last_sizes[1]).min(max_batches);
+            let linger = self.linger(last_time);
+            if expected > 1 && group.len() < expected && !linger.is_zero() {
+                self.counters.lingered.fetch_add(1, Ordering::Relaxed);
+                let deadline = Instant::now() + linger;
+                while group.len() < expected && bytes < max_bytes {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match self.rx.recv_timeout(left) {
+                        Ok(next) => {
+                            bytes = bytes.saturating_add(next.bytes);
+                            group.push(next);
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            last_sizes = [last_sizes[1], group.len()];
+            let started = Instant::now();
             self.commit_group(&mut group);
+            last_time = started.elapsed();
         }
+    }
+
+    /// How long to wait for more batches, given how long the last group
+    /// took: a fraction of it, so that it costs little next to the commit.
+    fn linger(&self, last_group_time: Duration) -> Duration {
+        if last_group_time < self.options.linger_threshold {
+            return Duration::ZERO;
+        }
+        (last_group_time / 4).min(self.options.max_linger)
     }
 
     fn commit_group(&mut self, group: &mut Vec<Request>) {
@@ -774,7 +822,8 @@ mod tests {
                 groups: 51,
                 batches: 49,
                 failed_batches: 1,
-                write_time: store.stats().write_time
+                write_time: store.stats().write_time,
+                lingered: 0,
             }
         );
         assert_eq!(store.get(Table::Twins, "small25").expect("get"), None);
@@ -785,6 +834,45 @@ mod tests {
         let log = store.read_log(0, 100).expect("log");
         assert_eq!(log.len(), 49);
         assert!(log.iter().all(|e| e.payload != b"e25"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_lingers_only_while_several_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = RedbOptions {
+            linger_threshold: Duration::ZERO,
+            max_linger: Duration::from_millis(50),
+            ..RedbOptions::default()
+        };
+        let store = Arc::new(RedbStore::open_with(dir.path(), options).expect("open"));
+        // Several committers: the writer waits for them to come back.
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for n in 0..20 {
+                    let mut batch = WriteBatch::new();
+                    batch.put(Table::Twins, format!("t{t}-{n}"), "v");
+                    store.commit(batch).await.expect("commit");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        let busy = store.stats();
+        assert!(busy.lingered > 0, "{busy:?}");
+        assert!(busy.groups < 8 * 20, "{busy:?}");
+        // A lone committer: after at most two groups the writer sees groups
+        // of one and stops waiting for company.
+        for i in 0..20 {
+            let mut batch = WriteBatch::new();
+            batch.put(Table::Twins, format!("lone{i}"), "v");
+            store.commit(batch).await.expect("commit");
+        }
+        let lone = store.stats();
+        assert!(lone.lingered - busy.lingered <= 2, "{busy:?} then {lone:?}");
+        assert_eq!(lone.groups - busy.groups, 20);
     }
 
     #[tokio::test]
