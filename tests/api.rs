@@ -669,3 +669,213 @@ fn everything_survives_a_restart() {
     assert_eq!(r.status, 204, "{}", r.text());
     assert_ne!(r.header("etag"), twin["$etag"].as_str());
 }
+
+fn wait_job(s: &Server, path: &str) -> Json {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let job = s.api("GET", path, None, &[]).json();
+        if matches!(
+            job["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            return job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job did not finish: {job}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn import_and_delete_jobs() {
+    let s = Server::start(None);
+    // An import file in ADT's ndjson format: header, models, twins, relationships.
+    let mut ndjson = String::from(
+        "{\"Section\": \"Header\"}\n{\"fileVersion\": \"1.0.0\", \"author\": \"tests\", \"organization\": \"twinscape\"}\n{\"Section\": \"Models\"}\n",
+    );
+    for m in demo::models() {
+        ndjson.push_str(&serde_json::to_string(&m).unwrap());
+        ndjson.push('\n');
+    }
+    ndjson.push_str("{\"Section\": \"Twins\"}\n");
+    ndjson.push_str(
+        &json!({"$dtId": "f1", "$metadata": {"$model": demo::FLOOR}, "name": "F1", "level": 1})
+            .to_string(),
+    );
+    ndjson.push('\n');
+    for i in 0..20 {
+        let mut t = room(&format!("R{i}"));
+        t["$dtId"] = json!(format!("r{i}"));
+        ndjson.push_str(&t.to_string());
+        ndjson.push('\n');
+    }
+    ndjson.push_str("{\"Section\": \"Relationships\"}\n");
+    for i in 0..20 {
+        ndjson.push_str(&json!({"$dtId": "f1", "$relationshipId": format!("c{i}"), "$targetId": format!("r{i}"), "$relationshipName": "hasRoom"}).to_string());
+        ndjson.push('\n');
+    }
+    let r = s.request(
+        "PUT",
+        "/jobs/files/in.ndjson?api-version=2023-10-31",
+        &[],
+        ndjson.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let spec = json!({"inputBlobUri": "https://example.blob.core.windows.net/c/jobs/files/in.ndjson", "outputBlobUri": "out.ndjson"});
+    let r = s.api("PUT", "/jobs/imports/job1", Some(&spec), &[]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let created = r.json();
+    assert_eq!(created["id"], "job1");
+    assert!(
+        matches!(created["status"].as_str(), Some("notstarted" | "running")),
+        "{created}"
+    );
+    let keys: Vec<&str> = created
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "inputBlobUri",
+            "outputBlobUri",
+            "createdDateTime",
+            "lastActionDateTime",
+            "purgeDateTime",
+            "status"
+        ]
+    );
+    let job = wait_job(&s, "/jobs/imports/job1");
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert!(job["finishedDateTime"].is_string());
+    // Everything arrived.
+    let c = s
+        .api(
+            "POST",
+            "/query",
+            Some(&json!({"query": "SELECT COUNT() FROM DIGITALTWINS"})),
+            &[],
+        )
+        .json();
+    assert_eq!(c["value"][0]["COUNT"], 21);
+    let rels = s
+        .api(
+            "GET",
+            "/digitaltwins/f1/relationships",
+            None,
+            &[("max-items-per-page", "100")],
+        )
+        .json();
+    assert_eq!(rels["value"].as_array().unwrap().len(), 20);
+    // The output log.
+    let log = s
+        .request(
+            "GET",
+            "/jobs/files/out.ndjson?api-version=2023-10-31",
+            &[],
+            b"",
+        )
+        .text();
+    let lines: Vec<Json> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.first().unwrap()["details"],
+        json!({"status": "Started"})
+    );
+    assert_eq!(
+        lines.last().unwrap()["details"],
+        json!({"status": "Succeeded"})
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["jobId"] == "job1" && l["jobType"] == "Import")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["details"]["section"] == "Relationships" && l["details"]["count"] == 20)
+    );
+    // Listing, errors.
+    assert_eq!(
+        s.api("GET", "/jobs/imports", None, &[]).json()["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    s.api("PUT", "/jobs/imports/job1", Some(&spec), &[])
+        .assert_adt_error(409, "JobIdAlreadyExists");
+    s.api("GET", "/jobs/imports/nope", None, &[])
+        .assert_adt_error(404, "JobNotFound");
+    s.api(
+        "PUT",
+        "/jobs/imports/job2",
+        Some(&json!({"inputBlobUri": "invalidUri/x", "outputBlobUri": "o"})),
+        &[],
+    )
+    .assert_adt_error(400, "InvalidArgument");
+    // A failing import: a twin of an unknown model stops it with an error.
+    let bad = "{\"Section\": \"Header\"}\n{}\n{\"Section\": \"Twins\"}\n{\"$dtId\": \"x\", \"$metadata\": {\"$model\": \"dtmi:nope;1\"}}\n";
+    s.request(
+        "PUT",
+        "/jobs/files/bad.ndjson?api-version=2023-10-31",
+        &[],
+        bad.as_bytes(),
+    );
+    s.api(
+        "PUT",
+        "/jobs/imports/job3",
+        Some(&json!({"inputBlobUri": "bad.ndjson", "outputBlobUri": "bad-out.ndjson"})),
+        &[],
+    );
+    let job = wait_job(&s, "/jobs/imports/job3");
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["error"]["message"].as_str().unwrap().contains("line 4"),
+        "{job}"
+    );
+    assert_eq!(s.api("DELETE", "/jobs/imports/job3", None, &[]).status, 204);
+    s.api("GET", "/jobs/imports/job3", None, &[])
+        .assert_adt_error(404, "JobNotFound");
+
+    // Delete everything.
+    let r = s.api(
+        "POST",
+        "/jobs/deletions",
+        None,
+        &[("operation-id", "wipe1")],
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let location = r
+        .header("operation-location")
+        .expect("Operation-Location")
+        .to_string();
+    assert!(
+        location.contains("/jobs/deletions/wipe1?api-version="),
+        "{location}"
+    );
+    let job = wait_job(&s, "/jobs/deletions/wipe1");
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let c = s
+        .api(
+            "POST",
+            "/query",
+            Some(&json!({"query": "SELECT COUNT() FROM DIGITALTWINS"})),
+            &[],
+        )
+        .json();
+    assert_eq!(c["value"][0]["COUNT"], 0);
+    assert_eq!(
+        s.api("GET", "/models", None, &[]).json()["value"],
+        json!([])
+    );
+}

@@ -32,6 +32,7 @@ pub enum ErrorCode {
     ComponentNotFound,
     TargetDigitalTwinNotFound,
     JobIdAlreadyExists,
+    TooManyRequests,
     InvalidRelationship,
     OperationNotAllowed,
     ModelReferencesNotDeleted,
@@ -96,6 +97,7 @@ impl ErrorCode {
             | JobIdAlreadyExists => 409,
             PreconditionFailed => 412,
             PayloadTooLarge => 413,
+            TooManyRequests => 429,
             InternalServerError => 500,
             ServiceUnavailable => 503,
         }
@@ -130,6 +132,7 @@ impl ErrorCode {
             ComponentNotFound => "ComponentNotFound",
             TargetDigitalTwinNotFound => "TargetDigitalTwinNotFound",
             JobIdAlreadyExists => "JobIdAlreadyExists",
+            TooManyRequests => "TooManyRequests",
             InvalidRelationship => "InvalidRelationship",
             OperationNotAllowed => "OperationNotAllowed",
             ModelReferencesNotDeleted => "ModelReferencesNotDeleted",

@@ -43,10 +43,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         token_key: TokenKey(random_bytes()),
         ..Default::default()
     };
-    let state =
-        tokio::task::spawn_blocking(move || AppState::load(store, config, ApiLimits::default()))
-            .await
-            .context("loading the stored graph")??;
+        let files_dir = args.data_dir.join("jobs");
+    std::fs::create_dir_all(&files_dir)
+        .with_context(|| format!("creating {}", files_dir.display()))?;
+    let state = tokio::task::spawn_blocking(move || {
+        AppState::load(store, config, ApiLimits::default(), files_dir)
+    })
+    .await
+    .context("loading the stored graph")??;
     {
         let world = state.world.read();
         tracing::info!(
@@ -225,6 +229,10 @@ fn random_bytes<const N: usize>() -> [u8; N] {
         }
     }
     b
+}
+
+pub fn random_u128() -> u128 {
+    u128::from_le_bytes(random_bytes())
 }
 
 fn random_u64() -> u64 {

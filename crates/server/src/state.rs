@@ -54,12 +54,18 @@ pub struct World {
     pub upload_times: HashMap<String, Timestamp>,
     /// Event routes by id: `{"id", "endpointName", "filter"}`.
     pub event_routes: std::collections::BTreeMap<String, Json>,
+    /// Import and delete jobs by store key (`imports/{id}`, `deletions/{id}`).
+    pub jobs: std::collections::BTreeMap<String, Json>,
 }
 
 pub struct AppState {
     pub world: RwLock<World>,
     pub store: Arc<dyn Store>,
     pub limits: ApiLimits,
+    /// Where import files and job logs live (`<data-dir>/jobs`).
+    pub files_dir: std::path::PathBuf,
+    /// The bulk job running now (one at a time), with its cancel flag.
+    pub running_job: parking_lot::Mutex<Option<(String, Arc<AtomicBool>)>>,
     poisoned: AtomicBool,
 }
 
@@ -133,6 +139,7 @@ impl AppState {
         store: Arc<dyn Store>,
         config: EngineConfig,
         limits: ApiLimits,
+        files_dir: std::path::PathBuf,
     ) -> anyhow::Result<AppState> {
         let snapshot = store.load()?;
         let mut engine = Engine::new(config);
@@ -177,6 +184,34 @@ impl AppState {
             let (id, bytes) = row?;
             event_routes.insert(id, serde_json::from_slice(&bytes)?);
         }
+        let mut jobs = std::collections::BTreeMap::new();
+        for row in snapshot.entries(Table::Jobs)? {
+            let (key, bytes) = row?;
+            let mut job: Json = serde_json::from_slice(&bytes)?;
+            // A job that was running when the server stopped cannot resume.
+            if matches!(
+                job["status"].as_str(),
+                Some("notstarted" | "running" | "cancelling")
+            ) {
+                job["status"] = json!("failed");
+                job["error"] = json!({"code": "JobInterrupted", "message": "The server stopped while the job ran; entities it had imported or deleted stay so."});
+            }
+            jobs.insert(key, job);
+        }
+        let mut jobs = std::collections::BTreeMap::new();
+        for row in snapshot.entries(Table::Jobs)? {
+            let (key, bytes) = row?;
+            let mut job: Json = serde_json::from_slice(&bytes)?;
+            // A job that was running when the server stopped cannot resume.
+            if matches!(
+                job["status"].as_str(),
+                Some("notstarted" | "running" | "cancelling")
+            ) {
+                job["status"] = json!("failed");
+                job["error"] = json!({"code": "JobInterrupted", "message": "The server stopped while the job ran; what it had imported or deleted stays."});
+            }
+            jobs.insert(key, job);
+        }
         let mut seq = 0u64;
         for row in snapshot.entries(Table::Meta)? {
             let (key, bytes) = row?;
@@ -192,9 +227,12 @@ impl AppState {
                 engine,
                 upload_times,
                 event_routes,
+                jobs,
             }),
             store,
             limits,
+            files_dir,
+            running_job: parking_lot::Mutex::new(None),
             poisoned: AtomicBool::new(false),
         })
     }

@@ -1,7 +1,8 @@
 //! ADT's data plane (api-version 2023-10-31): models, twins, components,
 //! relationships, telemetry, query and event routes, in ADT's shapes.
 
-mod models;
+mod jobs;
+pub(crate) mod models;
 mod query;
 mod routes;
 mod twins;
@@ -74,6 +75,31 @@ pub fn router(state: State) -> Router {
             get(twins::list_incoming),
         )
         .route("/query", post(query::query))
+        .route("/jobs/imports", get(jobs::list_imports))
+        .route(
+            "/jobs/imports/{id}",
+            get(jobs::get_import)
+                .put(jobs::put_import)
+                .delete(jobs::delete_import),
+        )
+        .route("/jobs/imports/{id}/cancel", post(jobs::cancel_import))
+        .route(
+            "/jobs/deletions",
+            get(jobs::list_deletions).post(jobs::start_deletion),
+        )
+        .route("/jobs/deletions/{id}", get(jobs::get_deletion))
+        // ADT's spec also names the path `/jobs/delete`.
+        .route(
+            "/jobs/delete",
+            get(jobs::list_deletions).post(jobs::start_deletion),
+        )
+        .route("/jobs/delete/{id}", get(jobs::get_deletion))
+        .route(
+            "/jobs/files/{name}",
+            get(jobs::get_file)
+                .put(jobs::put_file)
+                .layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
+        )
         .route("/eventroutes", get(routes::list))
         .route(
             "/eventroutes/{id}",

@@ -100,8 +100,20 @@ pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response
         ));
     }
     let items = state
-        .write(|world, store| {
-            let existing: Vec<String> = top_level_ids(&batch)
+        .write(|world, store| upload_models(world, store, &batch))
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(Json::Array(items))).into_response())
+}
+
+/// Registers a batch of models (all or nothing) and queues their store rows.
+pub fn upload_models(
+    world: &mut World,
+    store: &mut twinscape_store::WriteBatch,
+    batch: &[Json],
+) -> Result<Vec<Json>, ApiError> {
+    {
+        {
+            let existing: Vec<String> = top_level_ids(batch)
                 .into_iter()
                 .filter(|id| world.engine.registry().get(id).is_some())
                 .collect();
@@ -114,7 +126,7 @@ pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response
                     ),
                 ));
             }
-            let ids = world.engine.add_models(&batch).map_err(|e| {
+            let ids = world.engine.add_models(batch).map_err(|e| {
                 ApiError::new(
                     ErrorCode::DTDLParserError,
                     format!(
@@ -136,9 +148,8 @@ pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response
                 }
             }
             Ok(out)
-        })
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(Json::Array(items))).into_response())
+        }
+    }
 }
 
 fn model_not_found(id: &str) -> ApiError {

@@ -1,0 +1,812 @@
+//! Bulk jobs: imports of ADT's ndjson format (`/jobs/imports`) and deletion
+//! of every model, twin and relationship (`/jobs/deletions`).
+//!
+//! ADT reads and writes job files in Azure blob storage. Twinscape keeps them
+//! in `<data-dir>/jobs/`: upload an input with `PUT /jobs/files/{name}`, name
+//! it in `inputBlobUri` (a bare name, or any URL whose path ends in
+//! `/jobs/files/{name}`), and read the output log at `GET /jobs/files/{name}`.
+//! Jobs run one at a time in the background and, as in ADT, are not atomic.
+
+use super::{Params, State, api_version, json_body, list_page, page_state};
+use crate::api_error::ApiError;
+use crate::state::{change_batch, now};
+use axum::body::Bytes;
+use axum::extract::{Path, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value as Json, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use twinscape_graph::{Precondition, Timestamp};
+use twinscape_protocol::ErrorCode;
+use twinscape_store::{Table, WriteBatch};
+
+/// How many twins or relationships one write (one lock, one commit) imports.
+const CHUNK: usize = 500;
+/// Days a finished job is kept (ADT: 30).
+const PURGE_DAYS: i64 = 30;
+
+/// ADT's job time format: UTC `Z`, trailing zeros trimmed.
+fn job_time(t: Timestamp) -> String {
+    let s = t.to_string();
+    match s.trim_end_matches('Z').split_once('.') {
+        Some((secs, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                format!("{secs}Z")
+            } else {
+                format!("{secs}.{frac}Z")
+            }
+        }
+        None => s,
+    }
+}
+
+fn job_not_found(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::JobNotFound,
+        format!(
+            "There is no job available that matches the provided id {id}. Check that the Job ID provided is valid by doing a Jobs_List API call."
+        ),
+    )
+}
+
+fn valid_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// The file a blob URI names: a bare name, or a URL ending in `/jobs/files/{name}`.
+fn file_of(uri: &str) -> Result<String, ApiError> {
+    let name = match uri.rsplit_once("/jobs/files/") {
+        Some((_, n)) => n.split(['?', '#']).next().unwrap_or_default(),
+        None => uri,
+    };
+    if valid_file_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "Blob URI '{uri}' failed validation: give the name of a file uploaded with PUT /jobs/files/{{name}} (letters, digits, '.', '-', '_'), or a URL ending in /jobs/files/{{name}}."
+            ),
+        ))
+    }
+}
+
+fn valid_job_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Persists a job's JSON (under the world lock, with the write).
+fn put_job(world: &mut crate::state::World, batch: &mut WriteBatch, key: &str, job: Json) {
+    batch.put(
+        Table::Jobs,
+        key.to_string(),
+        serde_json::to_vec(&job).unwrap_or_default(),
+    );
+    world.jobs.insert(key.to_string(), job);
+}
+
+/// Updates a job's status (and times) durably.
+async fn set_status(state: &State, key: &str, status: &str, error: Option<Json>) {
+    let key = key.to_string();
+    let status = status.to_string();
+    let _ = state
+        .write(move |world, batch| {
+            if let Some(mut job) = world.jobs.get(&key).cloned() {
+                let t = job_time(now());
+                job["status"] = json!(status);
+                if let Some(obj) = job.as_object_mut() {
+                    obj.insert("lastActionDateTime".into(), json!(t));
+                    if matches!(status.as_str(), "succeeded" | "failed" | "cancelled") {
+                        obj.insert("finishedDateTime".into(), json!(t));
+                        reorder(obj);
+                    }
+                    if let Some(e) = error {
+                        obj.insert("error".into(), e);
+                    }
+                }
+                put_job(world, batch, &key, job);
+            }
+            Ok(())
+        })
+        .await;
+}
+
+/// ADT's key order: …, finishedDateTime before purgeDateTime, status, error.
+fn reorder(obj: &mut Map<String, Json>) {
+    for k in ["purgeDateTime", "status", "error"] {
+        if let Some(v) = obj.remove(k) {
+            obj.insert(k.into(), v);
+        }
+    }
+}
+
+fn claim_job(state: &State, key: &str) -> Result<Arc<AtomicBool>, ApiError> {
+    let mut running = state.running_job.lock();
+    if running.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::TooManyRequests,
+            "Cannot start another job while one is in progress. Please wait for it to complete before starting another one.",
+        ));
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    *running = Some((key.to_string(), cancel.clone()));
+    Ok(cancel)
+}
+
+// ----- files ------------------------------------------------------------------
+
+/// `PUT /jobs/files/{name}`: stores an import input (raw ndjson).
+pub async fn put_file(
+    AxState(state): AxState<State>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !valid_file_name(&name) {
+        return Err(file_of(&name)
+            .err()
+            .unwrap_or_else(|| ApiError::new(ErrorCode::InvalidArgument, "Invalid file name.")));
+    }
+    let path = state.files_dir.join(&name);
+    tokio::fs::write(&path, &body).await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::InternalServerError,
+            format!("Could not store {name}: {e}"),
+        )
+    })?;
+    Ok(StatusCode::CREATED.into_response())
+}
+
+/// `GET /jobs/files/{name}`: an input or an output log.
+pub async fn get_file(
+    AxState(state): AxState<State>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let missing = || {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("There is no job file named {name}."),
+        )
+    };
+    if !valid_file_name(&name) {
+        return Err(missing());
+    }
+    let bytes = tokio::fs::read(state.files_dir.join(&name))
+        .await
+        .map_err(|_| missing())?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], bytes).into_response())
+}
+
+// ----- imports ----------------------------------------------------------------
+
+pub async fn list_imports(
+    AxState(state): AxState<State>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    list_jobs(state, headers, params, "imports/", "/jobs/imports")
+}
+
+pub async fn list_deletions(
+    AxState(state): AxState<State>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    list_jobs(state, headers, params, "deletions/", "/jobs/deletions")
+}
+
+fn list_jobs(
+    state: State,
+    headers: HeaderMap,
+    params: Params,
+    prefix: &str,
+    path: &str,
+) -> Result<Response, ApiError> {
+    let params = params.0;
+    let page = page_state(&params, &headers, 100, Json::Null)?;
+    let world = state.world.read();
+    let mut jobs: Vec<Json> = world
+        .jobs
+        .iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| v.clone())
+        .collect();
+    // Oldest first.
+    jobs.sort_by(|a, b| {
+        a["createdDateTime"]
+            .as_str()
+            .cmp(&b["createdDateTime"].as_str())
+    });
+    Ok(list_page(&headers, path, jobs, &page, api_version(&params)))
+}
+
+pub async fn get_import(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let world = state.world.read();
+    world
+        .jobs
+        .get(&format!("imports/{id}"))
+        .map(|j| axum::Json(j.clone()).into_response())
+        .ok_or_else(|| job_not_found(&id))
+}
+
+/// `PUT /jobs/imports/{id}`: starts an import.
+pub async fn put_import(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !valid_job_id(&id) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("The job id '{id}' is invalid: use 1 to 128 letters, digits, '-', '_' or '.'."),
+        ));
+    }
+    let spec = json_body(&body, 64 * 1024)?;
+    let input = spec
+        .get("inputBlobUri")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let output = spec
+        .get("outputBlobUri")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let (input_file, output_file) = (file_of(&input)?, file_of(&output)?);
+    let key = format!("imports/{id}");
+    if state.world.read().jobs.contains_key(&key) {
+        return Err(ApiError::new(
+            ErrorCode::JobIdAlreadyExists,
+            format!(
+                "Provided Job ID already exists: {id}. Use Jobs_List API to view jobs that already exist."
+            ),
+        ));
+    }
+    let cancel = claim_job(&state, &key)?;
+    let created = now();
+    let job = json!({
+        "id": id,
+        "inputBlobUri": input,
+        "outputBlobUri": output,
+        "createdDateTime": job_time(created),
+        "lastActionDateTime": job_time(created),
+        "purgeDateTime": job_time(Timestamp(created.0 + PURGE_DAYS * 86_400 * 10_000_000)),
+        "status": "notstarted",
+    });
+    let stored = job.clone();
+    let key2 = key.clone();
+    let result = state
+        .write(move |world, batch| {
+            put_job(world, batch, &key2, stored);
+            Ok(())
+        })
+        .await;
+    if let Err(e) = result {
+        *state.running_job.lock() = None;
+        return Err(e);
+    }
+    let runner = state.clone();
+    tokio::spawn(async move {
+        run_import(&runner, &key, &id, &input_file, &output_file, &cancel).await;
+        *runner.running_job.lock() = None;
+    });
+    Ok((StatusCode::CREATED, axum::Json(job)).into_response())
+}
+
+/// `POST /jobs/imports/{id}/cancel`
+pub async fn cancel_import(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = format!("imports/{id}");
+    let job = state
+        .world
+        .read()
+        .jobs
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| job_not_found(&id))?;
+    if let Some((running, flag)) = state.running_job.lock().as_ref()
+        && *running == key
+    {
+        flag.store(true, Ordering::Release);
+    }
+    Ok(axum::Json(job).into_response())
+}
+
+/// `DELETE /jobs/imports/{id}`: forgets a job (it does not stop one).
+pub async fn delete_import(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = format!("imports/{id}");
+    state
+        .write(move |world, batch| {
+            if world.jobs.remove(&key).is_none() {
+                return Err(job_not_found(&id));
+            }
+            batch.delete(Table::Jobs, key.clone());
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Appends one record to a job's output log.
+fn log_line(out: &mut Vec<u8>, id: &str, job_type: &str, log_type: &str, details: Json) {
+    let line = json!({
+        "timestamp": now().to_string(),
+        "jobId": id,
+        "jobType": job_type,
+        "logType": log_type,
+        "details": details,
+    });
+    out.extend_from_slice(line.to_string().as_bytes());
+    out.push(b'\n');
+}
+
+#[derive(Debug, Default)]
+struct Sections {
+    models: Vec<Json>,
+    twins: Vec<(usize, Json)>,
+    relationships: Vec<(usize, Json)>,
+}
+
+/// Splits an import file into its sections, checking their order.
+fn parse_import(text: &str) -> Result<Sections, String> {
+    let mut sections = Sections::default();
+    let mut current = String::new();
+    let order = ["Header", "Models", "Twins", "Relationships"];
+    let mut last_rank = None::<usize>;
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Json =
+            serde_json::from_str(line).map_err(|e| format!("line {n} is not JSON: {e}"))?;
+        if let Some(name) = v
+            .get("Section")
+            .and_then(Json::as_str)
+            .filter(|_| v.as_object().is_some_and(|o| o.len() == 1))
+        {
+            let rank = order.iter().position(|s| s.eq_ignore_ascii_case(name)).ok_or_else(|| format!("line {n}: unknown section {name:?}; sections are Header, Models, Twins, Relationships"))?;
+            if last_rank.is_some_and(|r| rank <= r) {
+                return Err(format!(
+                    "line {n}: section {name} is out of order; the order is Header, Models, Twins, Relationships"
+                ));
+            }
+            if last_rank.is_none() && rank != 0 {
+                return Err(format!(
+                    "line {n}: the file must start with the Header section"
+                ));
+            }
+            last_rank = Some(rank);
+            current = order[rank].to_string();
+            continue;
+        }
+        match current.as_str() {
+            "" => {
+                return Err(format!(
+                    "line {n}: the file must start with {{\"Section\": \"Header\"}}"
+                ));
+            }
+            "Header" => {}
+            "Models" => sections.models.push(v),
+            "Twins" => sections.twins.push((n, v)),
+            _ => sections.relationships.push((n, v)),
+        }
+    }
+    if last_rank.is_none() {
+        return Err("the file is empty".into());
+    }
+    Ok(sections)
+}
+
+async fn run_import(
+    state: &State,
+    key: &str,
+    id: &str,
+    input: &str,
+    output: &str,
+    cancel: &AtomicBool,
+) {
+    set_status(state, key, "running", None).await;
+    let mut log = Vec::new();
+    log_line(&mut log, id, "Import", "Info", json!({"status": "Started"}));
+    let outcome = import_sections(state, id, input, cancel, &mut log).await;
+    let (status, error) = match outcome {
+        Ok(true) => {
+            log_line(
+                &mut log,
+                id,
+                "Import",
+                "Info",
+                json!({"status": "Succeeded"}),
+            );
+            ("succeeded", None)
+        }
+        Ok(false) => {
+            log_line(
+                &mut log,
+                id,
+                "Import",
+                "Info",
+                json!({"status": "Cancelled"}),
+            );
+            ("cancelled", None)
+        }
+        Err((code, message)) => {
+            log_line(
+                &mut log,
+                id,
+                "Import",
+                "Error",
+                json!({"status": "Failed", "code": code, "message": message}),
+            );
+            ("failed", Some(json!({"code": code, "message": message})))
+        }
+    };
+    if let Err(e) = tokio::fs::write(state.files_dir.join(output), &log).await {
+        tracing::warn!("job {id}: could not write its output log {output}: {e}");
+    }
+    if status == "cancelled" {
+        set_status(state, key, "cancelling", None).await;
+    }
+    set_status(state, key, status, error).await;
+}
+
+/// Runs the sections; `Ok(false)` when cancelled.
+async fn import_sections(
+    state: &State,
+    id: &str,
+    input: &str,
+    cancel: &AtomicBool,
+    log: &mut Vec<u8>,
+) -> Result<bool, (&'static str, String)> {
+    let text = tokio::fs::read_to_string(state.files_dir.join(input))
+        .await
+        .map_err(|e| {
+            (
+                "InvalidArgument",
+                format!("cannot read the input file {input}: {e}"),
+            )
+        })?;
+    let sections = parse_import(&text).map_err(|m| ("ValidationFailed", m))?;
+
+    if !sections.models.is_empty() {
+        log_line(
+            log,
+            id,
+            "Import",
+            "Info",
+            json!({"section": "Models", "status": "Started"}),
+        );
+        let models = sections.models.clone();
+        let n = models.len();
+        state
+            .write(move |world, batch| super::models::upload_models(world, batch, &models))
+            .await
+            .map_err(|e| ("ValidationFailed", format!("Models: {}", e.message)))?;
+        log_line(
+            log,
+            id,
+            "Import",
+            "Info",
+            json!({"section": "Models", "status": "Succeeded", "count": n}),
+        );
+    }
+    for (section, items) in [
+        ("Twins", &sections.twins),
+        ("Relationships", &sections.relationships),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        log_line(
+            log,
+            id,
+            "Import",
+            "Info",
+            json!({"section": section, "status": "Started"}),
+        );
+        for chunk in items.chunks(CHUNK) {
+            if cancel.load(Ordering::Acquire) {
+                return Ok(false);
+            }
+            let chunk: Vec<(usize, Json)> = chunk.to_vec();
+            let is_twins = section == "Twins";
+            state
+                .write(move |world, batch| {
+                    let t = now();
+                    for (line, doc) in &chunk {
+                        let at = |e: ApiError| ApiError::new(e.code, format!("line {line}: {}", e.message));
+                        let change = if is_twins {
+                            let twin_id = doc.get("$dtId").and_then(Json::as_str).ok_or_else(|| {
+                                ApiError::new(ErrorCode::ValidationFailed, format!("line {line}: a twin needs a $dtId"))
+                            })?;
+                            world.engine.create_or_replace_twin(twin_id, doc, &Precondition::None, t)
+                        } else {
+                            let field = |k: &str| doc.get(k).and_then(Json::as_str);
+                            let (Some(source), Some(rel_id)) = (field("$dtId"), field("$relationshipId")) else {
+                                return Err(ApiError::new(
+                                    ErrorCode::ValidationFailed,
+                                    format!("line {line}: a relationship needs $dtId (its source) and $relationshipId"),
+                                ));
+                            };
+                                                        // The source is `$dtId` in the import format; the rest is a relationship body.
+                            let mut body = doc.clone();
+                            if let Some(o) = body.as_object_mut() {
+                                o.remove("$dtId");
+                            }
+                            world.engine.create_or_replace_relationship(source, rel_id, &body, &Precondition::None, t)
+                        }
+                        .map_err(|e| at(e.into()))?;
+                        change_batch(&change, batch);
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(|e| ("ValidationFailed", format!("{section}: {}", e.message)))?;
+        }
+        log_line(
+            log,
+            id,
+            "Import",
+            "Info",
+            json!({"section": section, "status": "Succeeded", "count": items.len()}),
+        );
+    }
+    Ok(true)
+}
+
+// ----- deletions --------------------------------------------------------------
+
+pub async fn get_deletion(
+    AxState(state): AxState<State>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let world = state.world.read();
+    world
+        .jobs
+        .get(&format!("deletions/{id}"))
+        .map(|j| axum::Json(j.clone()).into_response())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::DeleteJobNotFound,
+                format!("There is no delete job with id {id}."),
+            )
+        })
+}
+
+/// `POST /jobs/deletions`: deletes every relationship, twin and model.
+pub async fn start_deletion(
+    AxState(state): AxState<State>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let id = headers
+        .get("operation-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:032x}", crate::http::random_u128()));
+    if !valid_job_id(&id) {
+        return Err(ApiError::new(
+            ErrorCode::ValidationFailed,
+            format!("The operation id '{id}' is invalid."),
+        ));
+    }
+    let key = format!("deletions/{id}");
+    if state.world.read().jobs.contains_key(&key) {
+        return Err(ApiError::new(
+            ErrorCode::ValidationFailed,
+            format!("Operation-Id already exists: {id}."),
+        ));
+    }
+    let _cancel = claim_job(&state, &key)?;
+    let created = now();
+    let job = json!({
+        "id": id,
+        "createdDateTime": job_time(created),
+        "purgeDateTime": job_time(Timestamp(created.0 + PURGE_DAYS * 86_400 * 10_000_000)),
+        "status": "notstarted",
+    });
+    let stored = job.clone();
+    let key2 = key.clone();
+    if let Err(e) = state
+        .write(move |world, batch| {
+            put_job(world, batch, &key2, stored);
+            Ok(())
+        })
+        .await
+    {
+        *state.running_job.lock() = None;
+        return Err(e);
+    }
+    let runner = state.clone();
+    let job_key = key.clone();
+    tokio::spawn(async move {
+        set_status(&runner, &job_key, "running", None).await;
+        let result = delete_everything(&runner).await;
+        match result {
+            Ok(()) => set_status(&runner, &job_key, "succeeded", None).await,
+            Err(e) => {
+                set_status(
+                    &runner,
+                    &job_key,
+                    "failed",
+                    Some(json!({"code": e.code.as_str(), "message": e.message})),
+                )
+                .await
+            }
+        }
+        *runner.running_job.lock() = None;
+    });
+    let location = super::absolute_link(
+        &headers,
+        &format!(
+            "/jobs/deletions/{id}?api-version={}",
+            api_version(&params.0)
+        ),
+    );
+    let mut resp = (StatusCode::ACCEPTED, axum::Json(job)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert("operation-location", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("operation-id", v);
+    }
+    Ok(resp)
+}
+
+async fn delete_everything(state: &State) -> Result<(), ApiError> {
+    // Relationships, then twins, in chunks; then models, dependents first.
+    loop {
+        let done = state
+            .write(|world, batch| {
+                let graph = world.engine.graph();
+                let rels: Vec<(String, String)> = graph
+                    .relationships()
+                    .take(CHUNK)
+                    .filter_map(|r| {
+                        Some((graph.twin_at(r.source)?.id.to_string(), r.id.to_string()))
+                    })
+                    .collect();
+                for (source, rel) in &rels {
+                    let change =
+                        world
+                            .engine
+                            .delete_relationship(source, rel, &Precondition::None)?;
+                    change_batch(&change, batch);
+                }
+                Ok(rels.is_empty())
+            })
+            .await?;
+        if done {
+            break;
+        }
+    }
+    loop {
+        let done = state
+            .write(|world, batch| {
+                let ids: Vec<String> = world
+                    .engine
+                    .graph()
+                    .twins()
+                    .take(CHUNK)
+                    .map(|(_, t)| t.id.to_string())
+                    .collect();
+                for id in &ids {
+                    let change = world.engine.delete_twin(id, &Precondition::None)?;
+                    change_batch(&change, batch);
+                }
+                Ok(ids.is_empty())
+            })
+            .await?;
+        if done {
+            break;
+        }
+    }
+    state
+        .write(|world, batch| {
+            loop {
+                let ids: Vec<String> = world
+                    .engine
+                    .registry()
+                    .models()
+                    .map(|m| m.id.clone())
+                    .collect();
+                if ids.is_empty() {
+                    break;
+                }
+                let mut progressed = false;
+                for id in ids {
+                    if world.engine.registry().dependents(&id).is_empty()
+                        && world.engine.delete_model(&id).is_ok()
+                    {
+                        world.upload_times.remove(&id);
+                        batch.delete(Table::Models, id);
+                        progressed = true;
+                    }
+                }
+                if !progressed {
+                    return Err(ApiError::new(
+                        ErrorCode::InternalServerError,
+                        "Some models could not be deleted.",
+                    ));
+                }
+            }
+            Ok(())
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_files_are_split_into_sections_in_order() {
+        let text = r#"{"Section": "Header"}
+{"fileVersion": "1.0.0", "author": "a", "organization": "o"}
+{"Section": "Models"}
+{"@id": "dtmi:a;1"}
+{"Section": "Twins"}
+{"$dtId": "t1", "$metadata": {"$model": "dtmi:a;1"}}
+
+{"Section": "Relationships"}
+{"$dtId": "t1", "$relationshipId": "r", "$targetId": "t2", "$relationshipName": "x"}
+"#;
+        let s = parse_import(text).unwrap();
+        assert_eq!(s.models.len(), 1);
+        assert_eq!(s.twins.len(), 1);
+        assert_eq!(s.twins[0].0, 6);
+        assert_eq!(s.relationships[0].0, 9);
+        assert!(
+            parse_import("{\"Section\": \"Twins\"}\n")
+                .unwrap_err()
+                .contains("Header")
+        );
+        assert!(
+            parse_import(
+                "{\"Section\": \"Header\"}\n{\"Section\": \"Twins\"}\n{\"Section\": \"Models\"}\n"
+            )
+            .unwrap_err()
+            .contains("out of order")
+        );
+        assert!(
+            parse_import("{\"Section\": \"Header\"}\nnot json\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
+        assert!(parse_import("").is_err());
+    }
+
+    #[test]
+    fn blob_uris_name_job_files() {
+        assert_eq!(file_of("in.ndjson").unwrap(), "in.ndjson");
+        assert_eq!(
+            file_of("https://host/jobs/files/in.ndjson?sig=x").unwrap(),
+            "in.ndjson"
+        );
+        assert!(file_of("../etc/passwd").is_err());
+        assert!(file_of("invalidUri/x").is_err());
+        assert_eq!(
+            job_time(Timestamp::parse("2023-05-31T22:17:55.1753610Z").unwrap()),
+            "2023-05-31T22:17:55.175361Z"
+        );
+    }
+}
