@@ -1,4 +1,40 @@
-use crate::Table;
+use crate::{StoreError, Table};
+
+/// What a batch may hold; a batch over a limit is rejected whole before
+/// anything is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest key accepted, in bytes (keys must not be empty either).
+    pub max_key_len: usize,
+    /// Largest value (or log payload) accepted, in bytes.
+    pub max_value_len: usize,
+    /// Largest batch accepted (keys and values together), in bytes.
+    pub max_batch_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_key_len: 4096,
+            max_value_len: 64 * 1024 * 1024,
+            max_batch_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+fn check_key(table: Table, key: &str, max: usize) -> Result<(), StoreError> {
+    if key.is_empty() {
+        return Err(StoreError::EmptyKey { table });
+    }
+    if key.len() > max {
+        return Err(StoreError::KeyTooLong {
+            table,
+            len: key.len(),
+            max,
+        });
+    }
+    Ok(())
+}
 
 /// One operation of a [`WriteBatch`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +154,43 @@ impl WriteBatch {
     /// Bytes of keys and values the batch carries.
     pub fn payload_len(&self) -> usize {
         self.ops.iter().map(Op::payload_len).sum()
+    }
+
+    /// Check the batch against `limits`; returns its payload size. Every
+    /// backend calls this before writing anything.
+    pub fn validate(&self, limits: &Limits) -> Result<usize, StoreError> {
+        let mut total = 0usize;
+        for op in &self.ops {
+            match op {
+                Op::Put { table, key, value } => {
+                    check_key(*table, key, limits.max_key_len)?;
+                    if value.len() > limits.max_value_len {
+                        return Err(StoreError::ValueTooLarge {
+                            len: value.len(),
+                            max: limits.max_value_len,
+                        });
+                    }
+                }
+                Op::Delete { table, key } => check_key(*table, key, limits.max_key_len)?,
+                Op::AppendLog { payload } => {
+                    if payload.len() > limits.max_value_len {
+                        return Err(StoreError::ValueTooLarge {
+                            len: payload.len(),
+                            max: limits.max_value_len,
+                        });
+                    }
+                }
+                Op::TruncateLog { .. } => {}
+            }
+            total = total.saturating_add(op.payload_len());
+        }
+        if total > limits.max_batch_bytes {
+            return Err(StoreError::BatchTooLarge {
+                len: total,
+                max: limits.max_batch_bytes,
+            });
+        }
+        Ok(total)
     }
 }
 

@@ -6,7 +6,8 @@
 //! applied atomically and acknowledged only once durable (fsync'd); the
 //! embedded backend ([`RedbStore`]) applies them from a single writer thread
 //! with group commit. Everything is reached through the [`Store`] trait, which
-//! names no backend type, so another backend (PostgreSQL) can implement it.
+//! names no backend type, so another backend (PostgreSQL) can implement it;
+//! [`MemoryStore`] implements it without durability, for tests.
 //!
 //! Must not: know what a twin, model or relationship is (values are opaque
 //! bytes; the server owns their encoding and the in-memory graph), depend on
@@ -45,13 +46,15 @@
 mod batch;
 mod error;
 mod future;
+mod memory;
 mod redb_store;
 
 use std::ops::{ControlFlow, Range};
 
-pub use batch::{Op, WriteBatch};
+pub use batch::{Limits, Op, WriteBatch};
 pub use error::StoreError;
 pub use future::{CommitCompleter, CommitFuture};
+pub use memory::MemoryStore;
 pub use redb_store::{DATABASE_FILE, RedbOptions, RedbStore, StoreStats};
 
 /// The named tables of string keys. The set is fixed: a backend creates all of

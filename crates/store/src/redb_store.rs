@@ -14,8 +14,8 @@ use redb::{
 };
 
 use crate::{
-    CommitCompleter, CommitFuture, CommitInfo, Entries, LogEntries, LogEntry, Op, Snapshot, Store,
-    StoreError, Table, WriteBatch,
+    CommitCompleter, CommitFuture, CommitInfo, Entries, Limits, LogEntries, LogEntry, Op, Snapshot,
+    Store, StoreError, Table, WriteBatch,
 };
 
 /// The store's file inside the data directory.
@@ -50,12 +50,8 @@ pub struct RedbOptions {
     pub max_group_batches: usize,
     /// A group stops taking batches once it carries this many bytes.
     pub max_group_bytes: usize,
-    /// Longest key accepted, in bytes.
-    pub max_key_len: usize,
-    /// Largest value (or log payload) accepted, in bytes.
-    pub max_value_len: usize,
-    /// Largest batch accepted (keys and values together), in bytes.
-    pub max_batch_bytes: usize,
+    /// What a batch may hold.
+    pub limits: Limits,
     /// When opening an existing file, read it front to back on a background
     /// thread, so that a repair after a crash and the startup
     /// [`Store::load`] (both visit pages in key order, scattered over the
@@ -78,9 +74,7 @@ impl Default for RedbOptions {
             quick_repair: false,
             max_group_batches: 4096,
             max_group_bytes: 64 * 1024 * 1024,
-            max_key_len: 4096,
-            max_value_len: 64 * 1024 * 1024,
-            max_batch_bytes: 512 * 1024 * 1024,
+            limits: Limits::default(),
             prefetch_on_open: true,
             linger_threshold: Duration::from_millis(1),
             max_linger: Duration::from_millis(1),
@@ -252,61 +246,11 @@ impl RedbStore {
         }
     }
 
-    fn validate(&self, batch: &WriteBatch) -> Result<usize, StoreError> {
-        let o = &self.options;
-        let mut total = 0usize;
-        for op in batch.ops() {
-            match op {
-                Op::Put { table, key, value } => {
-                    check_key(*table, key, o.max_key_len)?;
-                    if value.len() > o.max_value_len {
-                        return Err(StoreError::ValueTooLarge {
-                            len: value.len(),
-                            max: o.max_value_len,
-                        });
-                    }
-                }
-                Op::Delete { table, key } => check_key(*table, key, o.max_key_len)?,
-                Op::AppendLog { payload } => {
-                    if payload.len() > o.max_value_len {
-                        return Err(StoreError::ValueTooLarge {
-                            len: payload.len(),
-                            max: o.max_value_len,
-                        });
-                    }
-                }
-                Op::TruncateLog { .. } => {}
-            }
-            total = total.saturating_add(op.payload_len());
-        }
-        if total > o.max_batch_bytes {
-            return Err(StoreError::BatchTooLarge {
-                len: total,
-                max: o.max_batch_bytes,
-            });
-        }
-        Ok(total)
-    }
-
     fn read_txn(&self) -> Result<ReadTransaction, StoreError> {
         self.db
             .begin_read()
             .map_err(|e| StoreError::backend("starting a read transaction", e))
     }
-}
-
-fn check_key(table: Table, key: &str, max: usize) -> Result<(), StoreError> {
-    if key.is_empty() {
-        return Err(StoreError::EmptyKey { table });
-    }
-    if key.len() > max {
-        return Err(StoreError::KeyTooLong {
-            table,
-            len: key.len(),
-            max,
-        });
-    }
-    Ok(())
 }
 
 /// Create every table, check the format, and read the counters.
@@ -376,7 +320,7 @@ impl Drop for RedbStore {
 
 impl Store for RedbStore {
     fn commit(&self, batch: WriteBatch) -> CommitFuture {
-        let bytes = match self.validate(&batch) {
+        let bytes = match batch.validate(&self.options.limits) {
             Ok(bytes) => bytes,
             Err(err) => return CommitFuture::ready(Err(err)),
         };

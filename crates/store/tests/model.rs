@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use twinscape_store::{CommitInfo, Op, RedbStore, Store, StoreError, Table, WriteBatch};
+use twinscape_store::{
+    CommitInfo, MemoryStore, Op, RedbStore, Store, StoreError, Table, WriteBatch,
+};
 
 #[derive(Clone, Debug)]
 enum Step {
@@ -120,30 +122,38 @@ proptest! {
     fn the_store_behaves_like_a_map_and_a_log(steps in prop::collection::vec(step(), 1..25)) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut store: Arc<dyn Store> = Arc::new(RedbStore::open(dir.path()).expect("open"));
+        let mut redb: Arc<dyn Store> = Arc::new(RedbStore::open(dir.path()).expect("open"));
+        // The in-memory backend must keep the same contract (but a reopen).
+        let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let mut model = Model { next_log_seq: 1, ..Model::default() };
         for step in steps {
             match step {
                 Step::Commit(batches) => {
-                    let futures: Vec<_> = batches
+                    let queued: Vec<_> = batches
                         .iter()
-                        .map(|ops| store.commit(WriteBatch::from(ops.clone())))
+                        .map(|ops| {
+                            let batch = WriteBatch::from(ops.clone());
+                            (redb.commit(batch.clone()), memory.commit(batch))
+                        })
                         .collect();
-                    for (ops, fut) in batches.iter().zip(futures) {
-                        let outcome = runtime.block_on(fut);
-                        match (model.apply(ops), outcome) {
-                            (Some(want), Ok(got)) => prop_assert_eq!(got, want),
-                            (None, Err(StoreError::EmptyKey { .. })) => {}
-                            (want, got) => prop_assert!(false, "model {:?}, store {:?}", want, got),
+                    for (ops, (from_redb, from_memory)) in batches.iter().zip(queued) {
+                        let want = model.apply(ops);
+                        for outcome in [runtime.block_on(from_redb), runtime.block_on(from_memory)] {
+                            match (&want, outcome) {
+                                (Some(want), Ok(got)) => prop_assert_eq!(&got, want),
+                                (None, Err(StoreError::EmptyKey { .. })) => {}
+                                (want, got) => prop_assert!(false, "model {:?}, store {:?}", want, got),
+                            }
                         }
                     }
                 }
                 Step::Reopen => {
-                    drop(store);
-                    store = Arc::new(RedbStore::open(dir.path()).expect("reopen"));
+                    drop(redb);
+                    redb = Arc::new(RedbStore::open(dir.path()).expect("reopen"));
                 }
             }
-            assert_matches(&*store, &model)?;
+            assert_matches(&*redb, &model)?;
+            assert_matches(&*memory, &model)?;
         }
     }
 }

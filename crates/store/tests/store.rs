@@ -5,13 +5,30 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use twinscape_store::{
-    CommitInfo, LogEntry, RedbOptions, RedbStore, Snapshot, Store, StoreError, Table, WriteBatch,
+    CommitInfo, Limits, LogEntry, MemoryStore, RedbOptions, RedbStore, Snapshot, Store, StoreError,
+    Table, WriteBatch,
 };
 
 type Model = BTreeMap<Table, BTreeMap<String, Vec<u8>>>;
 
 fn open(dir: &std::path::Path) -> Arc<dyn Store> {
     Arc::new(RedbStore::open(dir).expect("open store"))
+}
+
+/// Every backend, fresh, with `limits`: the contract is the same for all.
+fn backends_with(limits: Limits) -> Vec<(&'static str, Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = RedbOptions {
+        limits: limits.clone(),
+        ..RedbOptions::default()
+    };
+    let redb: Arc<dyn Store> = Arc::new(RedbStore::open_with(dir.path(), options).expect("open"));
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::with_limits(limits));
+    vec![("redb", redb, Some(dir)), ("memory", memory, None)]
+}
+
+fn backends() -> Vec<(&'static str, Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    backends_with(Limits::default())
 }
 
 fn dump(snapshot: &dyn Snapshot) -> Model {
@@ -86,117 +103,116 @@ async fn reopen_restores_exactly_what_was_committed() {
 
 #[tokio::test]
 async fn an_invalid_batch_is_rejected_whole() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = RedbStore::open_with(
-        dir.path(),
-        RedbOptions {
-            max_key_len: 16,
-            max_value_len: 64,
-            ..RedbOptions::default()
-        },
-    )
-    .expect("open");
-    let mut batch = WriteBatch::new();
-    batch.put(Table::Twins, "a", "1").append_log("x").put(
-        Table::Twins,
-        "a-key-that-is-far-too-long",
-        "2",
-    );
-    let err = store.commit(batch).await.expect_err("must fail");
-    assert!(
-        matches!(
-            err,
-            StoreError::KeyTooLong {
-                table: Table::Twins,
-                len: 26,
-                max: 16
+    let limits = Limits {
+        max_key_len: 16,
+        max_value_len: 64,
+        ..Limits::default()
+    };
+    for (backend, store, _dir) in backends_with(limits) {
+        eprintln!("backend: {backend}"); // shown if the test fails
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Twins, "a", "1").append_log("x").put(
+            Table::Twins,
+            "a-key-that-is-far-too-long",
+            "2",
+        );
+        let err = store.commit(batch).await.expect_err("must fail");
+        assert!(
+            matches!(
+                err,
+                StoreError::KeyTooLong {
+                    table: Table::Twins,
+                    len: 26,
+                    max: 16
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.is_invalid_batch());
+
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Twins, "b", vec![0u8; 65]);
+        assert!(matches!(
+            store.commit(batch).await,
+            Err(StoreError::ValueTooLarge { len: 65, max: 64 })
+        ));
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Twins, "c", "1").delete(Table::Models, "");
+        assert!(matches!(
+            store.commit(batch).await,
+            Err(StoreError::EmptyKey {
+                table: Table::Models
+            })
+        ));
+
+        let snapshot = store.load().expect("load");
+        assert!(dump(&*snapshot).is_empty());
+        assert!(log_of(&*snapshot).is_empty());
+        assert_eq!(snapshot.last_batch_seq(), 0);
+        // Rejected batches use up no sequence numbers.
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Twins, "a", "1").append_log("x");
+        let info = store.commit(batch).await.expect("commit");
+        assert_eq!(
+            info,
+            CommitInfo {
+                batch_seq: 1,
+                log_seqs: 1..2
             }
-        ),
-        "{err}"
-    );
-    assert!(err.is_invalid_batch());
-
-    let mut batch = WriteBatch::new();
-    batch.put(Table::Twins, "b", vec![0u8; 65]);
-    assert!(matches!(
-        store.commit(batch).await,
-        Err(StoreError::ValueTooLarge { len: 65, max: 64 })
-    ));
-    let mut batch = WriteBatch::new();
-    batch.put(Table::Twins, "c", "1").delete(Table::Models, "");
-    assert!(matches!(
-        store.commit(batch).await,
-        Err(StoreError::EmptyKey {
-            table: Table::Models
-        })
-    ));
-
-    let snapshot = store.load().expect("load");
-    assert!(dump(&*snapshot).is_empty());
-    assert!(log_of(&*snapshot).is_empty());
-    assert_eq!(snapshot.last_batch_seq(), 0);
-    // Rejected batches use up no sequence numbers.
-    let mut batch = WriteBatch::new();
-    batch.put(Table::Twins, "a", "1").append_log("x");
-    let info = store.commit(batch).await.expect("commit");
-    assert_eq!(
-        info,
-        CommitInfo {
-            batch_seq: 1,
-            log_seqs: 1..2
-        }
-    );
+        );
+    }
 }
 
 #[tokio::test]
 async fn batches_apply_in_call_order() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
-    // Queue everything first, then wait: order is the order of the calls.
-    let futures: Vec<_> = (0..2000u32)
-        .map(|i| {
-            let mut batch = WriteBatch::new();
-            batch
-                .put(Table::Twins, "counter", i.to_string())
-                .put(Table::Twins, format!("k{}", i % 10), i.to_string())
-                .append_log(i.to_string());
-            if i % 3 == 0 {
-                batch.delete(Table::Twins, format!("k{}", (i + 1) % 10));
-            }
-            store.commit(batch)
-        })
-        .collect();
-    let mut last = 0;
-    for (next_log, fut) in (1u64..).zip(futures) {
-        let info = fut.await.expect("commit");
-        assert!(
-            info.batch_seq > last,
-            "batch_seq must increase in call order"
-        );
-        last = info.batch_seq;
-        assert_eq!(info.log_seqs, next_log..next_log + 1);
-    }
-    assert_eq!(
-        store.get(Table::Twins, "counter").expect("get"),
-        Some(b"1999".to_vec())
-    );
-    // Replay the same operations naively and compare.
-    let mut expected = BTreeMap::new();
-    for i in 0..2000u32 {
-        expected.insert("counter".to_string(), i.to_string().into_bytes());
-        expected.insert(format!("k{}", i % 10), i.to_string().into_bytes());
-        if i % 3 == 0 {
-            expected.remove(&format!("k{}", (i + 1) % 10));
+    for (backend, store, _dir) in backends() {
+        eprintln!("backend: {backend}"); // shown if the test fails
+        // Queue everything first, then wait: order is the order of the calls.
+        let futures: Vec<_> = (0..2000u32)
+            .map(|i| {
+                let mut batch = WriteBatch::new();
+                batch
+                    .put(Table::Twins, "counter", i.to_string())
+                    .put(Table::Twins, format!("k{}", i % 10), i.to_string())
+                    .append_log(i.to_string());
+                if i % 3 == 0 {
+                    batch.delete(Table::Twins, format!("k{}", (i + 1) % 10));
+                }
+                store.commit(batch)
+            })
+            .collect();
+        let mut last = 0;
+        for (next_log, fut) in (1u64..).zip(futures) {
+            let info = fut.await.expect("commit");
+            assert!(
+                info.batch_seq > last,
+                "batch_seq must increase in call order"
+            );
+            last = info.batch_seq;
+            assert_eq!(info.log_seqs, next_log..next_log + 1);
         }
+        assert_eq!(
+            store.get(Table::Twins, "counter").expect("get"),
+            Some(b"1999".to_vec())
+        );
+        // Replay the same operations naively and compare.
+        let mut expected = BTreeMap::new();
+        for i in 0..2000u32 {
+            expected.insert("counter".to_string(), i.to_string().into_bytes());
+            expected.insert(format!("k{}", i % 10), i.to_string().into_bytes());
+            if i % 3 == 0 {
+                expected.remove(&format!("k{}", (i + 1) % 10));
+            }
+        }
+        let snapshot = store.load().expect("load");
+        assert_eq!(dump(&*snapshot).remove(&Table::Twins), Some(expected));
+        let log: Vec<String> = log_of(&*snapshot)
+            .into_iter()
+            .map(|e| String::from_utf8(e.payload).expect("utf8"))
+            .collect();
+        let want: Vec<String> = (0..2000).map(|i: u32| i.to_string()).collect();
+        assert_eq!(log, want);
     }
-    let snapshot = store.load().expect("load");
-    assert_eq!(dump(&*snapshot).remove(&Table::Twins), Some(expected));
-    let log: Vec<String> = log_of(&*snapshot)
-        .into_iter()
-        .map(|e| String::from_utf8(e.payload).expect("utf8"))
-        .collect();
-    let want: Vec<String> = (0..2000).map(|i: u32| i.to_string()).collect();
-    assert_eq!(log, want);
 }
 
 #[tokio::test]
@@ -331,40 +347,41 @@ async fn dropping_the_store_finishes_queued_commits() {
 
 #[tokio::test]
 async fn for_each_lends_the_same_rows_as_entries() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
-    let mut batch = WriteBatch::new();
-    for i in 0..1000 {
-        batch.put(Table::Relationships, format!("r{i:04}"), format!("v{i}"));
-    }
-    store.commit(batch).await.expect("commit");
-    let snapshot = store.load().expect("load");
-    let entries: Vec<(String, Vec<u8>)> = snapshot
-        .entries(Table::Relationships)
-        .expect("entries")
-        .map(|r| r.expect("row"))
-        .collect();
-    let mut visited = Vec::new();
-    snapshot
-        .for_each(Table::Relationships, &mut |k, v| {
-            visited.push((k.to_string(), v.to_vec()));
-            ControlFlow::Continue(())
-        })
-        .expect("for_each");
-    assert_eq!(visited, entries);
-    assert_eq!(visited.len(), 1000);
-    let mut seen = 0;
-    snapshot
-        .for_each(Table::Relationships, &mut |_, _| {
-            seen += 1;
-            if seen == 10 {
-                ControlFlow::Break(())
-            } else {
+    for (backend, store, _dir) in backends() {
+        eprintln!("backend: {backend}"); // shown if the test fails
+        let mut batch = WriteBatch::new();
+        for i in 0..1000 {
+            batch.put(Table::Relationships, format!("r{i:04}"), format!("v{i}"));
+        }
+        store.commit(batch).await.expect("commit");
+        let snapshot = store.load().expect("load");
+        let entries: Vec<(String, Vec<u8>)> = snapshot
+            .entries(Table::Relationships)
+            .expect("entries")
+            .map(|r| r.expect("row"))
+            .collect();
+        let mut visited = Vec::new();
+        snapshot
+            .for_each(Table::Relationships, &mut |k, v| {
+                visited.push((k.to_string(), v.to_vec()));
                 ControlFlow::Continue(())
-            }
-        })
-        .expect("for_each");
-    assert_eq!(seen, 10);
+            })
+            .expect("for_each");
+        assert_eq!(visited, entries);
+        assert_eq!(visited.len(), 1000);
+        let mut seen = 0;
+        snapshot
+            .for_each(Table::Relationships, &mut |_, _| {
+                seen += 1;
+                if seen == 10 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .expect("for_each");
+        assert_eq!(seen, 10);
+    }
 }
 
 #[test]
@@ -381,28 +398,29 @@ fn handles_are_send_and_sync() {
 
 #[tokio::test]
 async fn a_snapshot_does_not_see_later_commits() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
-    let mut batch = WriteBatch::new();
-    batch.put(Table::Models, "m1", "v1");
-    store.commit(batch).await.expect("commit");
-    let snapshot = store.load().expect("load");
-    let mut batch = WriteBatch::new();
-    batch
-        .put(Table::Models, "m1", "v2")
-        .put(Table::Models, "m2", "v");
-    store.commit(batch).await.expect("commit");
-    let rows: Vec<_> = snapshot
-        .entries(Table::Models)
-        .expect("entries")
-        .map(|r| r.expect("row"))
-        .collect();
-    assert_eq!(rows, vec![("m1".to_string(), b"v1".to_vec())]);
-    assert_eq!(snapshot.last_batch_seq(), 1);
-    assert_eq!(
-        store.get(Table::Models, "m1").expect("get"),
-        Some(b"v2".to_vec())
-    );
+    for (backend, store, _dir) in backends() {
+        eprintln!("backend: {backend}"); // shown if the test fails
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Models, "m1", "v1");
+        store.commit(batch).await.expect("commit");
+        let snapshot = store.load().expect("load");
+        let mut batch = WriteBatch::new();
+        batch
+            .put(Table::Models, "m1", "v2")
+            .put(Table::Models, "m2", "v");
+        store.commit(batch).await.expect("commit");
+        let rows: Vec<_> = snapshot
+            .entries(Table::Models)
+            .expect("entries")
+            .map(|r| r.expect("row"))
+            .collect();
+        assert_eq!(rows, vec![("m1".to_string(), b"v1".to_vec())]);
+        assert_eq!(snapshot.last_batch_seq(), 1);
+        assert_eq!(
+            store.get(Table::Models, "m1").expect("get"),
+            Some(b"v2".to_vec())
+        );
+    }
 }
 
 #[test]
