@@ -607,6 +607,19 @@ impl<'g> Eval<'g> {
                     Some(p) => meta.get(syms.name(*p)).cloned(),
                 }
             }
+            // A whole component projects as it reads in the twin's document,
+            // with its own `$metadata` (a projection is the JSON value at its
+            // path; found by the reference property tests).
+            CPath::Members { b, syms: path }
+                if path.len() == 1
+                    && matches!(
+                        self.twin(row, *b).and_then(|t| t.member_meta(path[0])),
+                        Some(MemberMeta::Component { .. })
+                    ) =>
+            {
+                let doc = self.twin(row, *b)?.to_json(syms);
+                doc.get(syms.name(path[0])).cloned()
+            }
             other => match self.path(row, other)? {
                 Ev::V(v) => Some(v.to_json(syms)),
                 Ev::Str(s) => Some(Json::String(s.into_owned())),
@@ -1083,25 +1096,34 @@ impl<'e> Walk<'e> {
                 .map(|(t, r)| (t, Some(r)))
                 .collect()
         } else {
+            // Semantic decision: a twin is `n` hops away when its shortest
+            // path (over the allowed names and direction) has `n`
+            // relationships; the condition binds the twins whose distance is
+            // in `min..=max`, each once, never the twin it starts from. This
+            // is a breadth-first walk that visits each twin once, which is
+            // how ADT describes MATCH: "cyclic relationships are
+            // automatically detected, so that a relationship is traversed
+            // only once", and "MATCH queries that traverse the same twin
+            // multiple times may unexpectedly remove this twin from results"
+            // (a twin also reachable by a shorter path is not reported at the
+            // longer distance). It keeps `-[*3]-` from answering a neighbour
+            // reached by going back and forth over one relationship, and
+            // costs at most one visit per twin and relationship.
             let mut reached: Vec<u32> = Vec::new();
             let mut frontier = vec![from];
-            let mut in_result: HashSet<u32> = HashSet::new();
+            let mut visited: HashSet<u32> = HashSet::new();
+            visited.insert(from);
             for depth in 1..=edge.hops.max {
                 let mut next: Vec<u32> = Vec::new();
-                let mut level: HashSet<u32> = HashSet::new();
                 for f in &frontier {
                     for (t, _) in self.step(*f, edge, forward) {
-                        if level.insert(t) {
+                        if visited.insert(t) {
                             next.push(t);
                         }
                     }
                 }
                 if depth >= edge.hops.min {
-                    for t in &next {
-                        if in_result.insert(*t) {
-                            reached.push(*t);
-                        }
-                    }
+                    reached.extend_from_slice(&next);
                 }
                 if next.is_empty() {
                     break;
