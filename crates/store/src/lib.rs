@@ -47,6 +47,8 @@ mod batch;
 mod error;
 mod future;
 mod memory;
+#[cfg(test)]
+mod power_cut;
 mod redb_store;
 
 use std::ops::{ControlFlow, Range};
@@ -68,11 +70,13 @@ pub enum Table {
     Endpoints,
     Jobs,
     Meta,
+    /// Events that could not be delivered (`crates/events`).
+    DeadLetters,
 }
 
 impl Table {
     /// Every table, in a stable order.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Models,
         Table::Twins,
         Table::Relationships,
@@ -80,6 +84,7 @@ impl Table {
         Table::Endpoints,
         Table::Jobs,
         Table::Meta,
+        Table::DeadLetters,
     ];
 
     /// The table's stable name (also its name on disk).
@@ -92,6 +97,7 @@ impl Table {
             Table::Endpoints => "endpoints",
             Table::Jobs => "jobs",
             Table::Meta => "meta",
+            Table::DeadLetters => "dead_letters",
         }
     }
 

@@ -155,19 +155,25 @@ impl RedbStore {
         })?;
         let file = dir.join(DATABASE_FILE);
         let started = Instant::now();
-        let prefetch = (options.prefetch_on_open && file.exists()).then(|| Prefetch::start(&file));
+        // An empty file holds nothing (it can only be left by a creation cut
+        // short outside this code); it is created anew like a missing one.
+        let exists = match std::fs::metadata(&file) {
+            Ok(meta) => meta.len() > 0,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => false,
+            Err(err) => {
+                return Err(StoreError::Open {
+                    file: file.clone(),
+                    source: Arc::new(err),
+                });
+            }
+        };
+        if !exists {
+            create_atomically(&dir, &file, &options)?;
+        }
+        let prefetch = options.prefetch_on_open.then(|| Prefetch::start(&file));
         let repaired = Arc::new(AtomicBool::new(false));
-        let repair_flag = repaired.clone();
-        let repair_file = file.clone();
-        let db = Builder::new()
-            .set_cache_size(options.cache_size)
-            .set_repair_callback(move |session| {
-                if !repair_flag.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(file = %repair_file.display(), "store was not closed cleanly; repairing");
-                }
-                tracing::debug!(progress = session.progress(), "store repair");
-            })
-            .create(&file)
+        let db = builder(&options, &file, &repaired)
+            .open(&file)
             .map_err(|err| match err {
                 DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
                     dir: dir.clone(),
@@ -178,9 +184,52 @@ impl RedbStore {
                     source: Arc::new(other),
                 },
             })?;
+        Self::start(
+            db,
+            file,
+            options,
+            repaired.load(Ordering::Relaxed),
+            prefetch,
+            started,
+        )
+    }
+
+    /// Open a store on any redb storage backend (tests simulate power cuts
+    /// with one that loses unsynced writes).
+    #[cfg(test)]
+    pub(crate) fn open_backend(
+        backend: impl redb::StorageBackend,
+        options: RedbOptions,
+    ) -> Result<Self, StoreError> {
+        let file = PathBuf::from("<test backend>");
+        let started = Instant::now();
+        let repaired = Arc::new(AtomicBool::new(false));
+        let db = builder(&options, &file, &repaired)
+            .create_with_backend(backend)
+            .map_err(|err| StoreError::Open {
+                file: file.clone(),
+                source: Arc::new(err),
+            })?;
+        Self::start(
+            db,
+            file,
+            options,
+            repaired.load(Ordering::Relaxed),
+            None,
+            started,
+        )
+    }
+
+    fn start(
+        db: Database,
+        file: PathBuf,
+        options: RedbOptions,
+        repaired: bool,
+        prefetch: Option<Prefetch>,
+        started: Instant,
+    ) -> Result<Self, StoreError> {
         let db = Arc::new(db);
         let (batch_seq, next_log_seq) = init(&db, &file, options.quick_repair)?;
-        let repaired = repaired.load(Ordering::Relaxed);
         tracing::info!(
             file = %file.display(),
             repaired,
@@ -251,6 +300,58 @@ impl RedbStore {
             .begin_read()
             .map_err(|e| StoreError::backend("starting a read transaction", e))
     }
+}
+
+/// Create and initialise a new database beside `file`, make it durable, and
+/// rename it into place, so that a power cut while creating leaves either
+/// no database or a whole one (redb's first writes are not crash-safe until
+/// its first commit: a file cut short there does not open).
+fn create_atomically(dir: &Path, file: &Path, options: &RedbOptions) -> Result<(), StoreError> {
+    let tmp = dir.join(format!("{DATABASE_FILE}.creating"));
+    let io = |source: std::io::Error| StoreError::Open {
+        file: file.to_path_buf(),
+        source: Arc::new(source),
+    };
+    // Left by a creation that was cut short: it never held data.
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(io(err)),
+    }
+    {
+        let unused = Arc::new(AtomicBool::new(false));
+        let db = builder(options, &tmp, &unused)
+            .create(&tmp)
+            .map_err(|err| StoreError::Open {
+                file: tmp.clone(),
+                source: Arc::new(err),
+            })?;
+        init(&db, &tmp, options.quick_repair)?;
+    }
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::rename(&tmp, file).map_err(io)?;
+    // Make the rename itself durable.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    Ok(())
+}
+
+fn builder(options: &RedbOptions, file: &Path, repaired: &Arc<AtomicBool>) -> Builder {
+    let repair_flag = repaired.clone();
+    let repair_file = file.to_path_buf();
+    let mut builder = Builder::new();
+    builder
+        .set_cache_size(options.cache_size)
+        .set_repair_callback(move |session| {
+            if !repair_flag.swap(true, Ordering::Relaxed) {
+                tracing::warn!(file = %repair_file.display(), "store was not closed cleanly; repairing");
+            }
+            tracing::debug!(progress = session.progress(), "store repair");
+        });
+    builder
 }
 
 /// Create every table, check the format, and read the counters.

@@ -454,3 +454,29 @@ fn a_data_dir_that_is_a_file_is_a_clear_error() {
     let err = RedbStore::open(dir.path()).expect_err("must fail");
     assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn an_interrupted_creation_leaves_no_store_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // What a power cut while creating could leave: a half-written new file
+    // beside the final name, or (from elsewhere) an empty final file.
+    std::fs::write(dir.path().join("twinscape.redb.creating"), vec![0u8; 8192]).expect("write");
+    std::fs::write(dir.path().join("twinscape.redb"), b"").expect("write");
+    {
+        let store = RedbStore::open(dir.path()).expect("open creates a new store");
+        assert!(!dir.path().join("twinscape.redb.creating").exists());
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Meta, "k", "v");
+        store.commit(batch).await.expect("commit");
+    }
+    let store = RedbStore::open(dir.path()).expect("reopen");
+    assert_eq!(
+        store.get(Table::Meta, "k").expect("get"),
+        Some(b"v".to_vec())
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("twinscape.redb")]);
+}
