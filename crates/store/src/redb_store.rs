@@ -42,9 +42,10 @@ pub struct RedbOptions {
     pub cache_size: usize,
     /// Save the allocator state with every commit, with a two-phase commit
     /// (two fsyncs), so that reopening after a crash needs no repair. Off by
-    /// default: it halves durable commits/s when fsync is slow, while the
-    /// repair it saves (a walk of the whole file, only after a crash) takes
-    /// seconds even at a million twins; see `docs/benchmarks.md`.
+    /// default: it costs up to half the durable commits/s (most with few
+    /// committers), while the repair it saves (a walk of the whole file, only
+    /// after a crash) takes seconds at a million twins; see
+    /// `docs/benchmarks.md`.
     pub quick_repair: bool,
     /// At most this many batches go into one group commit.
     pub max_group_batches: usize,
@@ -696,9 +697,11 @@ impl Writer {
                 // alone so that one bad batch fails alone.
                 tracing::warn!(error = %err, batches = group.len(), "group commit failed; retrying batches one by one");
                 for request in group.drain(..) {
-                    let outcome = self
-                        .apply(&[&request.batch])
-                        .map(|mut infos| infos.remove(0));
+                    let outcome = self.apply(&[&request.batch]).and_then(|infos| {
+                        infos.into_iter().next().ok_or(StoreError::Corrupt(
+                            "a committed batch got no commit info".into(),
+                        ))
+                    });
                     self.count_outcome(&outcome);
                     request.completer.complete(outcome);
                 }
