@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use twinscape_store::{RedbOptions, RedbStore, Store, Table, WriteBatch};
+use twinscape_store::{RedbOptions, RedbStore, Store, StoreError, Table, WriteBatch};
 
 const CHILD_DIR: &str = "TWINSCAPE_STORE_CRASH_DIR";
 const CHILD_ROUND: &str = "TWINSCAPE_STORE_CRASH_ROUND";
@@ -191,6 +191,13 @@ fn kill_9_keeps_every_acknowledged_batch_and_no_partial_one() {
                 .expect("child acknowledged nothing within 60 s");
             if let Some(id) = line.strip_prefix("ACK ") {
                 acked.insert(id.to_string());
+            }
+        }
+        if round == 0 {
+            // Two servers cannot open one data dir, across processes too.
+            match RedbStore::open(dir.path()) {
+                Err(StoreError::Locked { .. }) => {}
+                other => panic!("a second process opened a store in use: {other:?}"),
             }
         }
         let delay = Duration::from_millis(20 + rng.below(600));
