@@ -512,6 +512,15 @@ impl Prefetch {
                 let Ok(mut f) = std::fs::File::open(&file) else {
                     return;
                 };
+                // Pointless (it would evict itself) when the file does not
+                // fit in the memory the OS has to spare.
+                let len = f.metadata().map_or(0, |m| m.len());
+                if let Some(available) = mem_available()
+                    && len > available / 2
+                {
+                    tracing::debug!(len, available, "store file too big to prefetch");
+                    return;
+                }
                 let mut buf = vec![0u8; 4 * 1024 * 1024];
                 while !flag.load(Ordering::Relaxed) {
                     match f.read(&mut buf) {
@@ -525,6 +534,14 @@ impl Prefetch {
         }
         Self { stop }
     }
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes (Linux; `None` elsewhere).
+fn mem_available() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 impl Drop for Prefetch {
