@@ -157,6 +157,16 @@ impl Server {
         self.request(method, &path, &h, &bytes)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGKILL to the server without waiting (usable while shared).
+    pub fn sigkill(&self) {
+        let _ = Command::new("kill").arg("-9").arg(self.pid().to_string()).status();
+    }
+
     /// Kills the server with SIGKILL and hands back its data dir.
     pub fn kill(mut self) -> tempfile::TempDir {
         let _ = self.child.kill();

@@ -1,0 +1,196 @@
+//! Load generator: a real `twinscape serve` (this build, release) on
+//! loopback, 64 concurrent keep-alive connections, GET twin and PATCH twin
+//! requests per second with p50/p99 latency.
+//!
+//! Run: `cargo bench -p twinscape --bench load`
+//! (`TWINSCAPE_LOAD_SECS`, `TWINSCAPE_LOAD_CONNS`, `TWINSCAPE_LOAD_TWINS` tune it).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::fmt;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    stream: BufReader<TcpStream>,
+    host: String,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> std::io::Result<Conn> {
+        let s = TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        Ok(Conn { stream: BufReader::new(s), host: addr.to_string() })
+    }
+
+    /// Sends a request and returns the status.
+    async fn call(&mut self, method: &str, path: &str, content_type: &str, body: &[u8]) -> std::io::Result<u16> {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            body.len()
+        );
+        let s = self.stream.get_mut();
+        s.write_all(head.as_bytes()).await?;
+        s.write_all(body).await?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await?;
+        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut buf = vec![0u8; len];
+        self.stream.read_exact(&mut buf).await?;
+        Ok(status)
+    }
+}
+
+struct Phase {
+    name: &'static str,
+    requests: u64,
+    errors: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+async fn run_phase(
+    name: &'static str,
+    addr: &str,
+    conns: usize,
+    secs: u64,
+    twins: usize,
+    make: fn(usize, u64) -> (String, String, Vec<u8>),
+) -> Phase {
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let (addr, stop) = (addr.to_string(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(&addr).await.expect("connect");
+            let mut lat = Vec::new();
+            let (mut n, mut errors) = (0u64, 0u64);
+            let mut rng = 0x9E37_79B9u64 ^ c as u64;
+            while !stop.load(Ordering::Relaxed) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let (method, path, body) = make((rng as usize) % twins, n);
+                let ct = if method == "PATCH" { "application/json-patch+json" } else { "application/json" };
+                let t = Instant::now();
+                match conn.call(&method, &path, ct, &body).await {
+                    Ok(s) if (200..300).contains(&s) => {}
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        conn = Conn::open(&addr).await.expect("reconnect");
+                    }
+                }
+                lat.push(t.elapsed());
+                n += 1;
+            }
+            (n, errors, lat)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut phase = Phase { name, requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for t in tasks {
+        if let Ok((n, e, lat)) = t.await {
+            phase.requests += n;
+            phase.errors += e;
+            phase.latencies.extend(lat);
+        }
+    }
+    phase.elapsed = start.elapsed();
+    phase.latencies.sort_unstable();
+    phase
+}
+
+fn get_twin(i: usize, _n: u64) -> (String, String, Vec<u8>) {
+    ("GET".into(), format!("/digitaltwins/t{i}?api-version=2023-10-31"), Vec::new())
+}
+
+fn patch_twin(i: usize, n: u64) -> (String, String, Vec<u8>) {
+    let body = format!("[{{\"op\":\"replace\",\"path\":\"/temperature\",\"value\":{}.5}}]", n % 40);
+    ("PATCH".into(), format!("/digitaltwins/t{i}?api-version=2023-10-31"), body.into_bytes())
+}
+
+fn main() {
+    let secs = env_or("TWINSCAPE_LOAD_SECS", 10) as u64;
+    let conns = env_or("TWINSCAPE_LOAD_CONNS", 64);
+    let twins = env_or("TWINSCAPE_LOAD_TWINS", 10_000);
+    let data = tempfile::tempdir().expect("temp dir");
+    let bin = env!("CARGO_BIN_EXE_twinscape");
+    let help = Command::new(bin).args(["serve", "--help"]).output().expect("twinscape");
+    let mut args = vec!["serve".to_string(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data.path().display().to_string()];
+    if String::from_utf8_lossy(&help.stdout).contains("--auth") {
+        args.extend(["--auth".into(), "none".into()]);
+    }
+    let mut child = Command::new(bin).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn server");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        if std::io::BufRead::read_line(&mut out, &mut line).unwrap_or(0) == 0 {
+            panic!("server exited");
+        }
+        if let Some(rest) = line.strip_prefix("Twinscape listening on http://") {
+            break rest.split('/').next().unwrap_or_default().to_string();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut c = Conn::open(&addr).await.expect("connect");
+        let model = serde_json::json!([{
+            "@id": "dtmi:twinscape:load:Room;1", "@type": "Interface", "@context": "dtmi:dtdl:context;3",
+            "contents": [{"@type": "Property", "name": "temperature", "schema": "double"},
+                         {"@type": "Property", "name": "name", "schema": "string"}]
+        }]);
+        let s = c.call("POST", "/models?api-version=2023-10-31", "application/json", model.to_string().as_bytes()).await.expect("models");
+        assert_eq!(s, 201);
+        let t = Instant::now();
+        for i in 0..twins {
+            let doc = format!("{{\"$metadata\":{{\"$model\":\"dtmi:twinscape:load:Room;1\"}},\"name\":\"Room {i}\",\"temperature\":20.5}}");
+            let s = c.call("PUT", &format!("/digitaltwins/t{i}?api-version=2023-10-31"), "application/json", doc.as_bytes()).await.expect("put");
+            assert_eq!(s, 200);
+        }
+        println!("created {twins} twins over one connection in {:.2} s", t.elapsed().as_secs_f64());
+        println!("{conns} connections, {secs} s per phase, server on {addr}");
+        for (name, make) in [("GET twin", get_twin as fn(usize, u64) -> _), ("PATCH twin (durable)", patch_twin)] {
+            let p = run_phase(name, &addr, conns, secs, twins, make).await;
+            let q = |f: f64| p.latencies.get(((p.latencies.len() as f64 - 1.0) * f) as usize).copied().unwrap_or_default();
+            println!(
+                "{:<22} {:>9.0} req/s  p50 {:>9}  p99 {:>9}  errors {}",
+                p.name,
+                p.requests as f64 / p.elapsed.as_secs_f64(),
+                fmt(q(0.5)),
+                fmt(q(0.99)),
+                p.errors
+            );
+        }
+        println!("ADT's documented per-instance limits: 1,000 twin reads/s and 1,000 patches/s (docs/adt-api.md §4)");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
