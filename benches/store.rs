@@ -176,6 +176,8 @@ fn bench_commits(label: &str, options: RedbOptions, duration: Duration) {
     println!(
         "commits ({label}): single ~500 B put per commit, {KEYS} existing twins, {duration:?} per run"
     );
+    let file_len = |store: &RedbStore| std::fs::metadata(store.file()).map_or(0, |m| m.len());
+    let prefilled = file_len(&store);
     for committers in [1usize, 8, 64] {
         // The disk's fsync latency right now: this machine is shared, and
         // it swings between ~0.1 ms and ~4 ms with other builds' writes.
@@ -232,6 +234,11 @@ fn bench_commits(label: &str, options: RedbOptions, duration: Duration) {
             ms(fsync_p50),
         );
     }
+    println!(
+        "  file: {} MiB after the prefill, {} MiB after all runs (updates reuse freed pages)",
+        prefilled / (1024 * 1024),
+        file_len(&store) / (1024 * 1024)
+    );
 }
 
 /// Bench child: opens the store, commits continuously, is killed by the parent.
