@@ -205,6 +205,13 @@ pub trait Store: Send + Sync {
     /// Up to `limit` log entries with `seq >= from_seq`, in order.
     fn read_log(&self, from_seq: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError>;
 
+    /// What a batch may hold here. A caller that changes its own state
+    /// before committing can check `batch.validate(&store.limits())` first,
+    /// so that an invalid batch never leaves memory and disk apart.
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
+
     /// Delete every log entry with `seq <= up_to_seq`, durably. Sequence
     /// numbers are never reused, even when the log becomes empty.
     fn truncate_log(&self, up_to_seq: u64) -> CommitFuture {

@@ -91,6 +91,10 @@ impl Store for MemoryStore {
         }))
     }
 
+    fn limits(&self) -> Limits {
+        self.limits.clone()
+    }
+
     fn load(&self) -> Result<Box<dyn Snapshot>, StoreError> {
         Ok(Box::new(MemorySnapshot {
             state: self.lock().clone(),

@@ -441,6 +441,10 @@ impl Store for RedbStore {
         }
     }
 
+    fn limits(&self) -> Limits {
+        self.options.limits.clone()
+    }
+
     fn load(&self) -> Result<Box<dyn Snapshot>, StoreError> {
         let txn = self.read_txn()?;
         let state = txn

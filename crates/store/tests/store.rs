@@ -108,8 +108,9 @@ async fn an_invalid_batch_is_rejected_whole() {
         max_value_len: 64,
         ..Limits::default()
     };
-    for (backend, store, _dir) in backends_with(limits) {
+    for (backend, store, _dir) in backends_with(limits.clone()) {
         eprintln!("backend: {backend}"); // shown if the test fails
+        assert_eq!(store.limits(), limits);
         let mut batch = WriteBatch::new();
         batch.put(Table::Twins, "a", "1").append_log("x").put(
             Table::Twins,
