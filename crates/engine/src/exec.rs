@@ -345,6 +345,7 @@ impl Ev<'_> {
     }
 }
 
+#[derive(Default)]
 struct Row {
     b: Vec<Bound1>,
 }
@@ -691,6 +692,8 @@ impl Engine {
                 return Some((self.slots_of_ids(&a.ids), false, "$dtId"));
             }
         }
+        // The model index and the property indexes: the fewest candidates win.
+        let mut best: Option<(Vec<u32>, bool, &'static str)> = None;
         for e in &conj {
             if let ExprKind::Call(Call::IsOfModel {
                 binding,
@@ -700,19 +703,22 @@ impl Engine {
             }) = &e.kind
                 && binding.0 == b
             {
-                return Some((
+                best = Some((
                     self.model_slots(&c.model_set(model, *exact)),
                     single,
                     "model index",
                 ));
+                break;
             }
         }
         for e in &conj {
-            if let Some(slots) = self.index_candidates(e, b) {
-                return Some((slots, false, "property index"));
+            if let Some(slots) = self.index_candidates(e, b)
+                && best.as_ref().is_none_or(|(s, _, _)| slots.len() < s.len())
+            {
+                best = Some((slots, false, "property index"));
             }
         }
-        None
+        best
     }
 
     /// Candidates from a property index for a conjunct `T.prop op literal`.
@@ -925,6 +931,8 @@ struct Walk<'e> {
     filter: Option<CExpr>,
     /// Work counter for the query charge.
     visited: u64,
+    /// The row buffer of single-collection queries.
+    row: Row,
 }
 
 enum Flow {
@@ -943,10 +951,30 @@ impl<'e> Walk<'e> {
     /// Calls `emit` for every row that starts with candidate `slot` and
     /// satisfies WHERE, in a deterministic order.
     fn rows_of(&mut self, plan: &Plan, slot: u32, emit: &mut dyn FnMut(&Row) -> Flow) -> Flow {
+        self.visited += 1;
+        // A single collection: one row per candidate, in a reused buffer
+        // (the scans of large collections go this way).
+        let single = match &self.query.from {
+            FromClause::Relationships { .. } => Some(Bound1::Rel(slot)),
+            FromClause::Twins { joins, .. } if joins.is_empty() => Some(Bound1::Twin(slot)),
+            _ => None,
+        };
+        if let Some(bound) = single {
+            let mut row = std::mem::take(&mut self.row);
+            row.b.clear();
+            row.b.resize(self.query.bindings.len(), Bound1::None);
+            row.b[plan.root] = bound;
+            let flow = if self.matches(&row) {
+                emit(&row)
+            } else {
+                Flow::Continue
+            };
+            self.row = row;
+            return flow;
+        }
         let mut row = Row {
             b: vec![Bound1::None; self.query.bindings.len()],
         };
-        self.visited += 1;
         match &self.query.from {
             FromClause::Relationships { .. } => {
                 row.b[plan.root] = Bound1::Rel(slot);
@@ -1188,6 +1216,7 @@ impl Engine {
             eval: Eval { graph: &self.graph },
             filter,
             visited: 0,
+            row: Row { b: Vec::new() },
         };
 
         if query.is_count() {

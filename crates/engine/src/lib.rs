@@ -73,6 +73,14 @@ impl Engine {
         &self.config
     }
 
+    /// Indexes these top-level properties from now on (replacing the
+    /// configured set) and builds the indexes from the twins already there.
+    pub fn set_indexed_properties(&mut self, properties: &[String]) {
+        self.config.indexed_properties = properties.to_vec();
+        self.index = PropertyIndex::new(properties);
+        self.index.rebuild(&self.graph);
+    }
+
     // ----- models --------------------------------------------------------
 
     /// Adds a batch of models (all or none).
@@ -205,6 +213,47 @@ impl Engine {
         pre: &Precondition,
     ) -> Result<Change, GraphError> {
         self.graph.delete_relationship(source_id, rel_id, pre)
+    }
+
+    /// Bulk import of a new twin (ADT's import jobs): validated against its
+    /// model like [`Engine::create_or_replace_twin`], but it fails if the
+    /// twin exists and builds no change document, which makes loading a
+    /// large graph several times faster.
+    pub fn import_twin(&mut self, id: &str, doc: &Json, now: Timestamp) -> Result<(), GraphError> {
+        let models = RegistryModels(&self.registry);
+        let slot = self.graph.import_twin(
+            &Ctx {
+                models: &models,
+                now,
+            },
+            id,
+            doc,
+        )?;
+        self.index.update(&self.graph, slot, &[]);
+        Ok(())
+    }
+
+    /// Bulk import of a new relationship, validated like
+    /// [`Engine::create_or_replace_relationship`]; fails if it exists.
+    pub fn import_relationship(
+        &mut self,
+        source_id: &str,
+        rel_id: &str,
+        doc: &Json,
+        now: Timestamp,
+    ) -> Result<(), GraphError> {
+        let models = RegistryModels(&self.registry);
+        self.graph
+            .import_relationship(
+                &Ctx {
+                    models: &models,
+                    now,
+                },
+                source_id,
+                rel_id,
+                doc,
+            )
+            .map(|_| ())
     }
 
     // ----- restoring ------------------------------------------------------

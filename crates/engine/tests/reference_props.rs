@@ -229,9 +229,14 @@ impl World {
         let doc = twin_doc(r, model);
         self.tick += 1;
         let existing_model = self.model_of(id);
-        let result =
+        // New twins come by a create or by a bulk import (same checks).
+        let result = if existing_model.is_empty() && r.chance(50) {
+            self.engine.import_twin(id, &doc, now(self.tick))
+        } else {
             self.engine
-                .create_or_replace_twin(id, &doc, &Precondition::None, now(self.tick));
+                .create_or_replace_twin(id, &doc, &Precondition::None, now(self.tick))
+                .map(|_| ())
+        };
         // Replacing a twin with another model keeps its relationships, which
         // may no longer be valid; ADT allows it too.
         if let Err(e) = result {
@@ -255,14 +260,24 @@ impl World {
             doc["w"] = if model == OTHER { string(r) } else { int(r) };
         }
         self.tick += 1;
-        // A relationship id already used by this source is replaced.
-        if let Err(e) = self.engine.create_or_replace_relationship(
-            &src,
-            &rid,
-            &doc,
-            &Precondition::None,
-            now(self.tick),
-        ) {
+        // A relationship id already used by this source is replaced; a new
+        // one may come by a bulk import.
+        let exists = self.engine.graph().relationship(&src, &rid).is_some();
+        let result = if !exists && r.chance(50) {
+            self.engine
+                .import_relationship(&src, &rid, &doc, now(self.tick))
+        } else {
+            self.engine
+                .create_or_replace_relationship(
+                    &src,
+                    &rid,
+                    &doc,
+                    &Precondition::None,
+                    now(self.tick),
+                )
+                .map(|_| ())
+        };
+        if let Err(e) = result {
             panic!("relationship {src}/{rid} {doc}: {e}");
         }
     }

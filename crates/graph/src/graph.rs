@@ -335,6 +335,74 @@ impl TwinGraph {
         doc: &Json,
         pre: &Precondition,
     ) -> Result<Change, GraphError> {
+        let (twin, existing, model) = self.prepare_twin(ctx, id, doc, pre)?;
+        let (model_sym, etag) = (twin.model, twin.etag);
+        match existing {
+            Some(slot) => {
+                let before = self.twin_at(slot).cloned();
+                let (before_json, before_etag, before_model) = match &before {
+                    Some(b) => (Json::Object(b.content_json(&self.syms)), b.etag, b.model),
+                    None => (Json::Object(Map::new()), etag, model_sym),
+                };
+                let after_json = Json::Object(twin.content_json(&self.syms));
+                let patch = serde_json::to_value(json_patch::diff(&before_json, &after_json))
+                    .unwrap_or(Json::Array(vec![]));
+                let twin_doc = twin.to_json(&self.syms);
+                if before_model != model_sym {
+                    self.remove_from_model_index(before_model, slot);
+                    self.add_to_model_index(model_sym, slot);
+                }
+                self.twins[slot as usize] = Some(twin);
+                Ok(Change {
+                    seq: self.next_seq(),
+                    kind: ChangeKind::TwinUpdated {
+                        id: id.to_string(),
+                        model_id: model,
+                        patch,
+                        before_etag: before_etag.to_string(),
+                        after_etag: etag.to_string(),
+                        twin: twin_doc,
+                    },
+                })
+            }
+            None => {
+                let twin_doc = twin.to_json(&self.syms);
+                self.insert_twin(twin);
+                Ok(Change {
+                    seq: self.next_seq(),
+                    kind: ChangeKind::TwinCreated {
+                        id: id.to_string(),
+                        twin: twin_doc,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Bulk import (ADT's import jobs): creates a new twin with the same
+    /// checks and DTDL validation as [`TwinGraph::create_or_replace_twin`],
+    /// but fails if the twin exists and builds no [`Change`] (no event
+    /// document), which makes loading a large graph several times faster.
+    /// The sequence number still advances. Returns the twin's slot.
+    pub fn import_twin(&mut self, ctx: &Ctx<'_>, id: &str, doc: &Json) -> Result<u32, GraphError> {
+        let (twin, existing, _) = self.prepare_twin(ctx, id, doc, &Precondition::None)?;
+        if existing.is_some() {
+            return Err(GraphError::TwinAlreadyExists(id.to_string()));
+        }
+        let slot = self.insert_twin(twin);
+        self.next_seq();
+        Ok(slot)
+    }
+
+    /// Checks a twin document and builds the twin (not yet stored), with
+    /// the slot of the twin it replaces and its model id.
+    fn prepare_twin(
+        &mut self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        doc: &Json,
+        pre: &Precondition,
+    ) -> Result<(Twin, Option<u32>, String), GraphError> {
         let obj = doc
             .as_object()
             .ok_or_else(|| GraphError::InvalidTwin("the twin must be a JSON object".into()))?;
@@ -392,8 +460,8 @@ impl TwinGraph {
 
         // Build the twin: every member written now, with the source times given.
         let model_sym = self.syms.intern(&model);
-        let mut members = Vec::new();
-        let mut metas = Vec::new();
+        let mut members = Vec::with_capacity(obj.len());
+        let mut metas = Vec::with_capacity(obj.len());
         for (key, value) in obj.iter().filter(|(k, _)| !k.starts_with('$')) {
             let sym = self.syms.intern(key);
             if ctx.models.is_component(&model, key)
@@ -441,47 +509,7 @@ impl TwinGraph {
             members,
             meta: metas,
         };
-
-        match existing {
-            Some(slot) => {
-                let before = self.twin_at(slot).cloned();
-                let (before_json, before_etag, before_model) = match &before {
-                    Some(b) => (Json::Object(b.content_json(&self.syms)), b.etag, b.model),
-                    None => (Json::Object(Map::new()), etag, model_sym),
-                };
-                let after_json = Json::Object(twin.content_json(&self.syms));
-                let patch = serde_json::to_value(json_patch::diff(&before_json, &after_json))
-                    .unwrap_or(Json::Array(vec![]));
-                let twin_doc = twin.to_json(&self.syms);
-                if before_model != model_sym {
-                    self.remove_from_model_index(before_model, slot);
-                    self.add_to_model_index(model_sym, slot);
-                }
-                self.twins[slot as usize] = Some(twin);
-                Ok(Change {
-                    seq: self.next_seq(),
-                    kind: ChangeKind::TwinUpdated {
-                        id: id.to_string(),
-                        model_id: model,
-                        patch,
-                        before_etag: before_etag.to_string(),
-                        after_etag: etag.to_string(),
-                        twin: twin_doc,
-                    },
-                })
-            }
-            None => {
-                let twin_doc = twin.to_json(&self.syms);
-                self.insert_twin(twin);
-                Ok(Change {
-                    seq: self.next_seq(),
-                    kind: ChangeKind::TwinCreated {
-                        id: id.to_string(),
-                        twin: twin_doc,
-                    },
-                })
-            }
-        }
+        Ok((twin, existing, model))
     }
 
     /// `PATCH /digitaltwins/{id}`: applies a JSON Patch to the twin.
@@ -783,6 +811,83 @@ impl TwinGraph {
         doc: &Json,
         pre: &Precondition,
     ) -> Result<Change, GraphError> {
+        let (rel, existing, _source_model) =
+            self.prepare_relationship(ctx, source_id, rel_id, doc, pre)?;
+        let etag = rel.etag;
+        match existing {
+            Some(slot) => {
+                let old = self.remove_relationship_slot(slot);
+                let before_json = old
+                    .as_ref()
+                    .map(|o| self.relationship_json(o))
+                    .unwrap_or(Json::Object(Map::new()));
+                let after_json = self.relationship_json(&rel);
+                let patch = serde_json::to_value(json_patch::diff(
+                    &strip_etag(&before_json),
+                    &strip_etag(&after_json),
+                ))
+                .unwrap_or(Json::Array(vec![]));
+                self.insert_relationship(rel);
+                Ok(Change {
+                    seq: self.next_seq(),
+                    kind: ChangeKind::RelationshipUpdated {
+                        source_id: source_id.to_string(),
+                        relationship_id: rel_id.to_string(),
+                        patch,
+                        before_etag: old.map(|o| o.etag.to_string()).unwrap_or_default(),
+                        after_etag: etag.to_string(),
+                        relationship: after_json,
+                    },
+                })
+            }
+            None => {
+                let json = self.relationship_json(&rel);
+                self.insert_relationship(rel);
+                Ok(Change {
+                    seq: self.next_seq(),
+                    kind: ChangeKind::RelationshipCreated {
+                        source_id: source_id.to_string(),
+                        relationship_id: rel_id.to_string(),
+                        relationship: json,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Bulk import: creates a new relationship with the checks and DTDL
+    /// validation of [`TwinGraph::create_or_replace_relationship`], but
+    /// fails if it exists and builds no [`Change`]. Returns its slot.
+    pub fn import_relationship(
+        &mut self,
+        ctx: &Ctx<'_>,
+        source_id: &str,
+        rel_id: &str,
+        doc: &Json,
+    ) -> Result<u32, GraphError> {
+        let (rel, existing, _) =
+            self.prepare_relationship(ctx, source_id, rel_id, doc, &Precondition::None)?;
+        if existing.is_some() {
+            return Err(GraphError::RelationshipAlreadyExists {
+                twin: source_id.to_string(),
+                relationship: rel_id.to_string(),
+            });
+        }
+        let slot = self.insert_relationship(rel);
+        self.next_seq();
+        Ok(slot)
+    }
+
+    /// Checks a relationship document and builds the relationship (not yet
+    /// stored), with the slot of the one it replaces and the source's model.
+    fn prepare_relationship(
+        &mut self,
+        ctx: &Ctx<'_>,
+        source_id: &str,
+        rel_id: &str,
+        doc: &Json,
+        pre: &Precondition,
+    ) -> Result<(Relationship, Option<u32>, String), GraphError> {
         let source = self
             .slot_of(source_id)
             .ok_or_else(|| GraphError::TwinNotFound(source_id.to_string()))?;
@@ -869,45 +974,7 @@ impl TwinGraph {
                 .map(|(k, v)| (self.syms.intern(k), Value::from_json(v, &mut self.syms)))
                 .collect(),
         };
-        match existing {
-            Some(slot) => {
-                let old = self.remove_relationship_slot(slot);
-                let before_json = old
-                    .as_ref()
-                    .map(|o| self.relationship_json(o))
-                    .unwrap_or(Json::Object(Map::new()));
-                let after_json = self.relationship_json(&rel);
-                let patch = serde_json::to_value(json_patch::diff(
-                    &strip_etag(&before_json),
-                    &strip_etag(&after_json),
-                ))
-                .unwrap_or(Json::Array(vec![]));
-                self.insert_relationship(rel);
-                Ok(Change {
-                    seq: self.next_seq(),
-                    kind: ChangeKind::RelationshipUpdated {
-                        source_id: source_id.to_string(),
-                        relationship_id: rel_id.to_string(),
-                        patch,
-                        before_etag: old.map(|o| o.etag.to_string()).unwrap_or_default(),
-                        after_etag: etag.to_string(),
-                        relationship: after_json,
-                    },
-                })
-            }
-            None => {
-                let json = self.relationship_json(&rel);
-                self.insert_relationship(rel);
-                Ok(Change {
-                    seq: self.next_seq(),
-                    kind: ChangeKind::RelationshipCreated {
-                        source_id: source_id.to_string(),
-                        relationship_id: rel_id.to_string(),
-                        relationship: json,
-                    },
-                })
-            }
-        }
+        Ok((rel, existing, source_model))
     }
 
     /// `PATCH /digitaltwins/{id}/relationships/{relationshipId}`: a JSON Patch

@@ -31,18 +31,49 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.div_euclid(TICKS_PER_SEC);
         let ticks = self.0.rem_euclid(TICKS_PER_SEC);
-        let t = OffsetDateTime::from_unix_timestamp(secs).map_err(|_| fmt::Error)?;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            ticks
-        )
+        // Fast path for years 0..=9999 (every twin's timestamps): the civil
+        // date from the day number (Hinnant's algorithm), digits written
+        // by hand; query results format one per property.
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        if !(0..=9999).contains(&year) {
+            let t = OffsetDateTime::from_unix_timestamp(secs).map_err(|_| fmt::Error)?;
+            return write!(
+                f,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                ticks
+            );
+        }
+        let mut buf = *b"0000-00-00T00:00:00.0000000Z";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, sod / 3600);
+        put(14, 2, sod / 60 % 60);
+        put(17, 2, sod % 60);
+        put(20, 7, ticks);
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -60,6 +91,29 @@ mod tests {
         assert_eq!(t.to_string(), "1969-12-31T23:59:59.5000000Z");
         assert!(Timestamp::parse("yesterday").is_none());
         assert!(Timestamp::parse("2021-13-01T00:00:00Z").is_none());
+    }
+
+    #[test]
+    fn fast_formatting_matches_the_calendar() {
+        for text in [
+            "0001-01-01T00:00:00Z",
+            "1600-02-29T23:59:59.9999999Z",
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T12:34:56.0000001Z",
+            "2024-12-31T23:59:59Z",
+            "2100-03-01T00:00:00Z",
+            "9999-12-31T23:59:59.9999999Z",
+        ] {
+            let t = Timestamp::parse(text).unwrap();
+            assert_eq!(Timestamp::parse(&t.to_string()), Some(t), "{text}");
+            assert_eq!(&t.to_string()[..19], &text[..19], "{text}");
+        }
+        // Every day over four centuries round-trips.
+        let start = Timestamp::parse("1800-01-01T00:00:00Z").unwrap();
+        for d in 0..146_097i64 {
+            let t = Timestamp(start.0 + d * 86_400 * TICKS_PER_SEC + 1234567);
+            assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
+        }
     }
 
     #[test]

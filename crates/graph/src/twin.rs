@@ -81,9 +81,24 @@ impl Twin {
             "$lastUpdateTime".into(),
             Json::String(self.last_update.to_string()),
         );
+        // Properties written together share a time: format it once.
+        let mut last: Option<(Timestamp, Json)> = None;
         for (name, m) in &self.meta {
             if let MemberMeta::Property(p) = m {
-                meta.insert(syms.name(*name).to_string(), prop_meta_json(p));
+                let at = match &last {
+                    Some((t, s)) if *t == p.last_update => s.clone(),
+                    _ => {
+                        let s = Json::String(p.last_update.to_string());
+                        last = Some((p.last_update, s.clone()));
+                        s
+                    }
+                };
+                let mut pm = Map::with_capacity(2);
+                pm.insert("lastUpdateTime".into(), at);
+                if let Some(st) = p.source_time {
+                    pm.insert("sourceTime".into(), Json::String(st.to_string()));
+                }
+                meta.insert(syms.name(*name).to_string(), Json::Object(pm));
             }
         }
         out.insert("$metadata".into(), Json::Object(meta));
