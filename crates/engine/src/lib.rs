@@ -271,6 +271,46 @@ impl Engine {
         Ok(())
     }
 
+    /// Puts a twin as the server stored it, replacing one with the same id
+    /// (replicas applying deltas).
+    pub fn restore_twin(&mut self, doc: &Json) -> Result<(), GraphError> {
+        let id = doc.get("$dtId").and_then(Json::as_str).unwrap_or_default();
+        let before = self.graph.slot_of(id).map(|s| (s, self.index.keys_of(&self.graph, s)));
+        let models = RegistryModels(&self.registry);
+        let slot = self.graph.restore_twin(&models, doc)?;
+        let keys = before.map(|(_, k)| k).unwrap_or_default();
+        self.index.update(&self.graph, slot, &keys);
+        Ok(())
+    }
+
+    /// Removes a twin and its relationships (replicas applying deltas).
+    pub fn forget_twin(&mut self, id: &str) -> bool {
+        let Some(slot) = self.graph.slot_of(id) else {
+            return false;
+        };
+        let keys = self.index.keys_of(&self.graph, slot);
+        let gone = self.graph.forget_twin(id);
+        self.index.update(&self.graph, slot, &keys);
+        gone
+    }
+
+    /// Puts a relationship as the server stored it (replicas).
+    pub fn restore_relationship(&mut self, doc: &Json) -> Result<(), GraphError> {
+        self.graph.restore_relationship(doc).map(|_| ())
+    }
+
+    /// Removes a relationship (replicas).
+    pub fn forget_relationship(&mut self, source_id: &str, rel_id: &str) -> bool {
+        self.graph.forget_relationship(source_id, rel_id)
+    }
+
+    /// Removes every twin, relationship and model (replicas before a fresh snapshot).
+    pub fn clear(&mut self) {
+        self.graph.clear();
+        self.registry = ModelRegistry::new();
+        self.index = PropertyIndex::new(&self.config.indexed_properties);
+    }
+
     /// Adds a stored relationship without validation (startup).
     pub fn load_relationship(&mut self, doc: &Json) -> Result<(), GraphError> {
         self.graph.load_relationship(doc).map(|_| ())

@@ -13,6 +13,8 @@ use json_patch::{PatchErrorKind, PatchOperation};
 use serde_json::{Map, Value as Json};
 use std::hash::BuildHasher;
 
+mod replica;
+
 #[derive(Debug, Default, Clone)]
 struct Adjacency {
     out: Vec<u32>,
@@ -1095,6 +1097,21 @@ impl TwinGraph {
     /// Adds a twin exactly as stored (ADT JSON with `$etag` and `$metadata`),
     /// without validation. For restoring a graph at startup.
     pub fn load_twin(&mut self, models: &dyn Models, doc: &Json) -> Result<u32, GraphError> {
+        self.load_twin_inner(models, doc, false)
+    }
+
+    /// Like [`TwinGraph::load_twin`], but a twin with the same id is replaced
+    /// in place (its relationships stay). For replicas applying deltas.
+    pub fn restore_twin(&mut self, models: &dyn Models, doc: &Json) -> Result<u32, GraphError> {
+        self.load_twin_inner(models, doc, true)
+    }
+
+    fn load_twin_inner(
+        &mut self,
+        models: &dyn Models,
+        doc: &Json,
+        replace: bool,
+    ) -> Result<u32, GraphError> {
         let obj = doc
             .as_object()
             .ok_or_else(|| GraphError::InvalidTwin("stored twin is not an object".into()))?;
@@ -1102,7 +1119,8 @@ impl TwinGraph {
             .get("$dtId")
             .and_then(Json::as_str)
             .ok_or_else(|| GraphError::InvalidTwin("stored twin has no `$dtId`".into()))?;
-        if self.slot_of(id).is_some() {
+        let existing = self.slot_of(id);
+        if existing.is_some() && !replace {
             return Err(GraphError::TwinAlreadyExists(id.to_string()));
         }
         let meta = obj.get("$metadata").and_then(Json::as_object);
@@ -1165,14 +1183,26 @@ impl TwinGraph {
                 ));
             }
         }
-        Ok(self.insert_twin(Twin {
+        let twin = Twin {
             id: id.into(),
             model: model_sym,
             etag,
             last_update,
             members,
             meta: metas,
-        }))
+        };
+        match existing {
+            Some(slot) => {
+                let old_model = self.twin_at(slot).map(|t| t.model);
+                if let Some(m) = old_model.filter(|m| *m != model_sym) {
+                    self.remove_from_model_index(m, slot);
+                    self.add_to_model_index(model_sym, slot);
+                }
+                self.twins[slot as usize] = Some(twin);
+                Ok(slot)
+            }
+            None => Ok(self.insert_twin(twin)),
+        }
     }
 
     /// Adds a relationship exactly as stored. Its twins must be loaded first.

@@ -1,13 +1,15 @@
 //! Wire types spoken between the Twinscape server, its clients and the browser app.
 //!
 //! Owns: REST bodies (starting with ADT's error shape), the error codes ADT uses,
-//! and the small status documents the server publishes.
+//! the small status documents the server publishes, and the live feed's
+//! messages ([`live`]).
 //! Must not: carry logic, do I/O, or depend on anything that cannot compile to
 //! `wasm32-unknown-unknown`.
 
 use serde::{Deserialize, Serialize};
 
 mod error;
+pub mod live;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, ErrorItem};
 
