@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Directory of the embedded store and uploaded 3D files; created if missing.
     #[arg(long, env = "TWINSCAPE_DATA_DIR", default_value = "./twinscape-data")]
     pub data_dir: PathBuf,
+    /// Load the demo building on first start (an empty store) and keep its
+    /// rooms' temperatures changing, so the app shows something live at once.
+    #[arg(long, env = "TWINSCAPE_DEMO")]
+    pub demo: bool,
     /// Directory of the built browser app (trunk's `dist/`). Defaults to `./dist`,
     /// then the `dist/` of the source tree the binary was built in.
     #[arg(long, env = "TWINSCAPE_WEB_DIR")]

@@ -62,6 +62,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let state = Arc::new(state);
+    if args.demo {
+        crate::demo::seed(&state).await?;
+        crate::demo::simulate(state.clone(), std::time::Duration::from_secs(2));
+    }
     let web_dir = resolve_web_dir(args.web_dir.as_deref());
     match &web_dir {
         Some(dir) => tracing::info!("serving the browser app from {}", dir.display()),
@@ -86,7 +90,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// The whole HTTP surface.
 pub fn router(data_dir: &Path, web_dir: Option<&Path>, state: Arc<AppState>) -> Router {
     let assets = Arc::new(Assets::new(data_dir.join("3d")));
+    // The live feed (WebSocket); it checks the token in its hello itself.
+    let live = Router::new()
+        .route(twinscape_protocol::live::LIVE_PATH, get(crate::live::upgrade))
+        .with_state(state.clone());
     let mut app = Router::new()
+        .merge(live)
         .merge(crate::api::router(state))
         .route("/healthz", get(healthz))
         .route("/3d/{name}", get(assets::get_asset).with_state(assets));

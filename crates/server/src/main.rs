@@ -8,7 +8,9 @@ mod api;
 mod api_error;
 mod assets;
 mod cli;
+mod demo;
 mod http;
+mod live;
 mod model_cli;
 mod state;
 

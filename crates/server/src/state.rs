@@ -64,6 +64,8 @@ pub struct AppState {
     pub limits: ApiLimits,
     /// Where import files and job logs live (`<data-dir>/jobs`).
     pub files_dir: std::path::PathBuf,
+    /// The live feed's fan-out of committed changes.
+    pub hub: crate::live::Hub,
     /// The bulk job running now (one at a time), with its cancel flag.
     pub running_job: parking_lot::Mutex<Option<(String, Arc<AtomicBool>)>>,
     poisoned: AtomicBool,
@@ -232,6 +234,7 @@ impl AppState {
             store,
             limits,
             files_dir,
+            hub: crate::live::Hub::new(format!("{:016x}", crate::http::random_u128() as u64)),
             running_job: parking_lot::Mutex::new(None),
             poisoned: AtomicBool::new(false),
         })
@@ -246,20 +249,27 @@ impl AppState {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(self.unavailable());
         }
-        let (result, commit) = {
+        let (result, commit, staged) = {
             let mut world = self.world.write();
             if self.poisoned.load(Ordering::Acquire) {
                 return Err(self.unavailable());
             }
             let mut batch = WriteBatch::new();
-            let result = f(&mut world, &mut batch)?;
+            // A closure that fails after some changes (a bulk write) still
+            // leaves those changes in memory: commit what it queued either way.
+            let result = f(&mut world, &mut batch);
             if batch.is_empty() {
-                return Ok(result);
+                return result;
             }
-            (result, self.store.commit(batch))
+            let staged = self.hub.stage(&world, &batch);
+            (result, self.store.commit(batch), staged)
         };
-        match commit.await {
-            Ok(_) => Ok(result),
+        let outcome = commit.await;
+        if let Some(s) = staged {
+            self.hub.committed(s, outcome.is_ok());
+        }
+        match outcome {
+            Ok(_) => result,
             Err(err) => {
                 tracing::error!("store write failed; refusing further writes until restart: {err}");
                 self.poisoned.store(true, Ordering::Release);

@@ -1,0 +1,102 @@
+//! `serve --demo`: the demo building's models, twins and relationships on
+//! first start, and a small simulator that keeps them changing, so the browser
+//! app shows something live at once.
+
+use crate::api::models::upload_models;
+use crate::state::{AppState, change_batch, now};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use twinscape_demo::twins as demo;
+use twinscape_graph::Precondition;
+
+/// Loads the demo building unless the store already holds models.
+pub async fn seed(state: &AppState) -> anyhow::Result<()> {
+    if !state.world.read().engine.registry().is_empty() {
+        return Ok(());
+    }
+    state
+        .write(|world, batch| {
+            upload_models(world, batch, &demo::models())?;
+            let t = now();
+            for twin in demo::twins() {
+                let change = world.engine.create_or_replace_twin(&twin.id, &twin.doc, &Precondition::None, t)?;
+                change_batch(&change, batch);
+            }
+            for r in demo::relationships() {
+                let change = world
+                    .engine
+                    .create_or_replace_relationship(&r.source, &r.id, &r.doc, &Precondition::None, t)?;
+                change_batch(&change, batch);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo building: {}", e.message))?;
+    tracing::info!("loaded the demo building: {} twins", demo::twins().len());
+    Ok(())
+}
+
+/// Every `period`, nudges a few room temperatures (a random walk between 17
+/// and 27 °C) and occasionally flips an air handling unit's status.
+pub fn simulate(state: Arc<AppState>, period: Duration) {
+    tokio::spawn(async move {
+        let mut rng: u64 = 0x5eed_1234;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let rooms: Vec<String> = demo::twins()
+            .into_iter()
+            .filter(|t| t.doc["$metadata"]["$model"] == demo::ROOM)
+            .map(|t| t.id)
+            .collect();
+        if rooms.is_empty() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(period).await;
+            let picks: Vec<(String, f64, bool)> = (0..3)
+                .map(|_| {
+                    let room = rooms[(next() % rooms.len() as u64) as usize].clone();
+                    let step = ((next() % 13) as f64 - 6.0) / 10.0;
+                    (room, step, next() % 40 == 0)
+                })
+                .collect();
+            let result = state
+                .write(move |world, batch| {
+                    let t = now();
+                    for (room, step, flip) in picks {
+                        let current = world
+                            .engine
+                            .graph()
+                            .twin_json(&room)
+                            .and_then(|d| d["temperature"].as_f64())
+                            .unwrap_or(21.0);
+                        let value = ((current + step).clamp(17.0, 27.0) * 10.0).round() / 10.0;
+                        let patch = json!([{"op": "replace", "path": "/temperature", "value": value}]);
+                        if let Ok(change) = world.engine.update_twin(&room, &patch, &Precondition::None, t) {
+                            change_batch(&change, batch);
+                        }
+                        if flip {
+                            let ahu = "Roof_AHU2";
+                            let status = world.engine.graph().twin_json(ahu).and_then(|d| d["status"].as_str().map(str::to_string));
+                            let next_status = if status.as_deref() == Some("running") { "fault" } else { "running" };
+                            let patch = json!([{"op": "replace", "path": "/status", "value": next_status}]);
+                            if let Ok(change) = world.engine.update_twin(ahu, &patch, &Precondition::None, t) {
+                                change_batch(&change, batch);
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+                .await;
+            if result.is_err() {
+                // Writes are refused (store failure or twins removed): stop quietly.
+                return;
+            }
+        }
+    });
+}

@@ -1,0 +1,119 @@
+//! The live feed over a real WebSocket: snapshot, ordered deltas after each
+//! durable write, and resuming after a reconnect.
+
+#![allow(clippy::unwrap_used)] // tests assert by unwrapping
+
+#[path = "harness/mod.rs"]
+mod harness;
+
+use futures::{SinkExt, StreamExt};
+use harness::Server;
+use serde_json::{Value as Json, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use twinscape_demo::twins as demo;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(s: &Server, hello: Json) -> Socket {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/live", s.addr)).await.unwrap();
+    ws.send(Message::Text(hello.to_string().into())).await.unwrap();
+    ws
+}
+
+async fn next(ws: &mut Socket) -> Json {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message within 10 s").unwrap().unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+/// Reads a whole snapshot; returns (seq, twin ids, relationship count, model count).
+async fn read_snapshot(ws: &mut Socket) -> (u64, Vec<String>, usize, usize) {
+    let (mut twins, mut rels, mut models) = (Vec::new(), 0, 0);
+    loop {
+        let m = next(ws).await;
+        match m["type"].as_str().unwrap() {
+            "snapshot" => {
+                twins.extend(m["twins"].as_array().into_iter().flatten().map(|t| t["$dtId"].as_str().unwrap().to_string()));
+                rels += m["relationships"].as_array().map_or(0, Vec::len);
+                models += m["models"].as_array().map_or(0, Vec::len);
+            }
+            "snapshotEnd" => return (m["seq"].as_u64().unwrap(), twins, rels, models),
+            "delta" => {} // decommission markers inside the snapshot
+            other => panic!("unexpected {other}: {m}"),
+        }
+    }
+}
+
+fn room(name: &str) -> Json {
+    json!({"$metadata": {"$model": demo::ROOM}, "name": name, "temperature": 20.0, "thermostat": {"$metadata": {}, "setpoint": 21.0}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_deltas_and_resume() {
+    let s = Server::start(None);
+    assert_eq!(s.api("POST", "/models", Some(&Json::Array(demo::models())), &[]).status, 201);
+    for i in 0..3 {
+        assert_eq!(s.api("PUT", &format!("/digitaltwins/r{i}"), Some(&room(&format!("R{i}"))), &[]).status, 200);
+    }
+    let mut ws = connect(&s, json!({"type": "hello"})).await;
+    let welcome = next(&mut ws).await;
+    assert_eq!(welcome["type"], "welcome");
+    let epoch = welcome["epoch"].as_str().unwrap().to_string();
+    let (seq, mut twins, rels, models) = read_snapshot(&mut ws).await;
+    twins.sort();
+    assert_eq!(twins, ["r0", "r1", "r2"]);
+    assert_eq!((rels, models), (0, 8));
+
+    // A patch through REST arrives as the next delta, with the stored twin.
+    let r = s.api("PATCH", "/digitaltwins/r1", Some(&json!([{"op": "replace", "path": "/temperature", "value": 25.5}])), &[]);
+    assert_eq!(r.status, 204);
+    let d = next(&mut ws).await;
+    assert_eq!(d["type"], "delta");
+    assert_eq!(d["seq"], seq + 1);
+    assert_eq!(d["ops"][0]["op"], "putTwin");
+    assert_eq!(d["ops"][0]["twin"]["temperature"], 25.5);
+    assert_eq!(d["ops"][0]["twin"]["$etag"], r.header("etag").unwrap());
+
+    // Relationships and deletes.
+    let floor = json!({"$metadata": {"$model": demo::FLOOR}, "name": "F", "level": 1});
+    s.api("PUT", "/digitaltwins/f1", Some(&floor), &[]);
+    s.api("PUT", "/digitaltwins/f1/relationships/c1", Some(&json!({"$relationshipName": "hasRoom", "$targetId": "r1"})), &[]);
+    s.api("DELETE", "/digitaltwins/f1/relationships/c1", None, &[]);
+    let kinds: Vec<(u64, String)> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            let d = next(&mut ws).await;
+            v.push((d["seq"].as_u64().unwrap(), d["ops"][0]["op"].as_str().unwrap().to_string()));
+        }
+        v
+    };
+    assert_eq!(kinds, [(seq + 2, "putTwin".into()), (seq + 3, "putRelationship".into()), (seq + 4, "deleteRelationship".into())]);
+    drop(ws);
+
+    // While disconnected: two more writes. A resume gets exactly those.
+    s.api("PATCH", "/digitaltwins/r0", Some(&json!([{"op": "replace", "path": "/temperature", "value": 19.0}])), &[]);
+    s.api("DELETE", "/digitaltwins/r2", None, &[]);
+    let mut ws = connect(&s, json!({"type": "hello", "resume": {"epoch": epoch, "seq": seq + 4}})).await;
+    assert_eq!(next(&mut ws).await["type"], "welcome");
+    let a = next(&mut ws).await;
+    let b = next(&mut ws).await;
+    assert_eq!((a["type"].as_str(), a["seq"].as_u64()), (Some("delta"), Some(seq + 5)));
+    assert_eq!(a["ops"][0]["twin"]["temperature"], 19.0);
+    assert_eq!((b["seq"].as_u64(), b["ops"][0]["op"].as_str(), b["ops"][0]["id"].as_str()), (Some(seq + 6), Some("deleteTwin"), Some("r2")));
+
+    // A resume from another epoch (another server run) starts over.
+    let mut ws = connect(&s, json!({"type": "hello", "resume": {"epoch": "not-this-one", "seq": 3}})).await;
+    assert_eq!(next(&mut ws).await["type"], "welcome");
+    let (seq2, mut twins, _, _) = read_snapshot(&mut ws).await;
+    twins.sort();
+    assert_eq!(seq2, seq + 6);
+    assert_eq!(twins, ["f1", "r0", "r1"]);
+
+    // A bad hello gets an error.
+    let mut bad = connect(&s, json!({"type": "nonsense"})).await;
+    assert_eq!(next(&mut bad).await["type"], "error");
+}
