@@ -8,9 +8,9 @@
 //! Run: `cargo bench -p twinscape-engine --bench query`
 //!
 //! Every query is timed to its whole answer as JSON bytes: the engine's
-//! pages (1,000 rows each, following continuation tokens) serialised with
-//! `serde_json`, SQLite's rows of JSON text collected. The two sides are
-//! checked to return the same number of rows.
+//! pages of 1,000 rows (`Engine::query_json`, following continuation
+//! tokens), SQLite's rows of JSON text collected. The two sides are checked
+//! to return the same number of rows.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -48,6 +48,46 @@ fn main() {
     let now = Timestamp::parse("2025-01-01T00:00:00Z").unwrap_or(Timestamp(0));
     let mut rows: Vec<Row> = Vec::new();
 
+    // ----- bulk load (import) with DTDL validation ---------------------------
+    let rss0 = rss_bytes();
+    let mut engine = Engine::new(EngineConfig::default());
+    engine
+        .add_models(&synthetic::models())
+        .expect("synthetic models");
+    let t = Instant::now();
+    let (mut t_twins, mut t_rels) = (Duration::ZERO, Duration::ZERO);
+    for item in &items {
+        let t0 = Instant::now();
+        match item {
+            Item::Twin { id, doc } => {
+                engine.import_twin(id, doc, now).expect("twin");
+                t_twins += t0.elapsed();
+            }
+            Item::Relationship { source, id, doc } => {
+                engine
+                    .import_relationship(source, id, doc, now)
+                    .expect("relationship");
+                t_rels += t0.elapsed();
+            }
+        }
+    }
+    let load = t.elapsed();
+    let rss1 = rss_bytes();
+    let engine_mem = rss1.saturating_sub(rss0);
+    println!(
+        "engine bulk import (validated): twins {:.0}/s, relationships {:.0}/s, all {} items in {:.1} s ({:.0} twins/s over the whole load)",
+        twin_count as f64 / t_twins.as_secs_f64(),
+        rel_count as f64 / t_rels.as_secs_f64(),
+        twin_count + rel_count,
+        load.as_secs_f64(),
+        twin_count as f64 / load.as_secs_f64()
+    );
+    println!(
+        "engine memory: {} resident for twins + relationships + indexes (process {})",
+        mib(engine_mem),
+        mib(rss1)
+    );
+
     // ----- the create path (PUT twin / relationship, with change documents) --
     let sample = items.len().min(400_000);
     let mut created = Engine::new(EngineConfig::default());
@@ -77,51 +117,11 @@ fn main() {
         }
     }
     drop(created);
+    drop(items);
     println!(
         "create path (validated, with change documents), first {sample} items: twins {:.0}/s, relationships {:.0}/s",
         ct as f64 / c_twins.as_secs_f64(),
         cr as f64 / c_rels.as_secs_f64(),
-    );
-
-    // ----- bulk load (import) with DTDL validation ---------------------------
-    let rss0 = rss_bytes();
-    let mut engine = Engine::new(EngineConfig::default());
-    engine
-        .add_models(&synthetic::models())
-        .expect("synthetic models");
-    let t = Instant::now();
-    let (mut t_twins, mut t_rels) = (Duration::ZERO, Duration::ZERO);
-    for item in &items {
-        let t0 = Instant::now();
-        match item {
-            Item::Twin { id, doc } => {
-                engine.import_twin(id, doc, now).expect("twin");
-                t_twins += t0.elapsed();
-            }
-            Item::Relationship { source, id, doc } => {
-                engine
-                    .import_relationship(source, id, doc, now)
-                    .expect("relationship");
-                t_rels += t0.elapsed();
-            }
-        }
-    }
-    let load = t.elapsed();
-    let rss1 = rss_bytes();
-    drop(items);
-    let engine_mem = rss1.saturating_sub(rss0);
-    println!(
-        "engine bulk import (validated): twins {:.0}/s, relationships {:.0}/s, all {} items in {:.1} s ({:.0} twins/s over the whole load)",
-        twin_count as f64 / t_twins.as_secs_f64(),
-        rel_count as f64 / t_rels.as_secs_f64(),
-        twin_count + rel_count,
-        load.as_secs_f64(),
-        twin_count as f64 / load.as_secs_f64()
-    );
-    println!(
-        "engine memory: {} resident for twins + relationships + indexes (process {})",
-        mib(engine_mem),
-        mib(rss1)
     );
 
     if std::env::var_os("TWINSCAPE_BENCH_LOAD_ONLY").is_some() {
@@ -182,7 +182,12 @@ fn main() {
         engine: get,
         sqlite: None,
     });
-    let get_json = Stats::measure(twin_ids.iter().cycle().take(100_000), |id| {
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let get_json = Stats::measure(twin_ids.iter().cycle().take(200_000), |id| {
+        buf.clear();
+        std::hint::black_box(engine.graph().write_twin_json(id, &mut buf));
+    });
+    let get_value = Stats::measure(twin_ids.iter().cycle().take(100_000), |id| {
         let bytes = engine
             .graph()
             .twin_json(id)
@@ -234,7 +239,7 @@ fn main() {
     });
     let first_page = Stats::measure(0..30, |_| {
         let page = engine
-            .query(
+            .query_json(
                 &q_range,
                 &QueryOptions {
                     page_size: None,
@@ -242,7 +247,7 @@ fn main() {
                 },
             )
             .expect("query");
-        std::hint::black_box(serde_json::to_vec(&page.items).unwrap_or_default());
+        std::hint::black_box(page.items);
     });
     let count_rows = run_count(&engine, &q_count);
     let count = Stats::measure(0..200, |_| {
@@ -485,6 +490,12 @@ fn main() {
         sqlite: Some(s_get),
     });
     rows.push(Row {
+        name: "  same, through serde_json::Value".into(),
+        target: String::new(),
+        engine: get_value,
+        sqlite: None,
+    });
+    rows.push(Row {
         name: "validated patch (replace /temperature of a Room)".into(),
         target: "≤ 10 µs".into(),
         engine: patch,
@@ -595,11 +606,9 @@ fn run(engine: &Engine, text: &str) -> (usize, usize) {
     };
     let (mut rows, mut bytes) = (0, 0);
     loop {
-        let page = engine.query(text, &opts).expect("query");
-        rows += page.items.len();
-        bytes += serde_json::to_vec(&page.items)
-            .map(|b| b.len())
-            .unwrap_or(0);
+        let page = engine.query_json(text, &opts).expect("query");
+        rows += page.count;
+        bytes += page.items.len();
         match page.continuation {
             Some(c) => opts.continuation = Some(c),
             None => return (rows, bytes),

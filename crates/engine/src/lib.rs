@@ -12,7 +12,7 @@ mod exec;
 mod index;
 mod models;
 
-pub use exec::{QueryFailure, QueryOptions, QueryPage};
+pub use exec::{QueryFailure, QueryOptions, QueryPage, QueryPageJson};
 pub use index::{IndexKey, PropertyIndex};
 pub use models::RegistryModels;
 

@@ -660,6 +660,15 @@ fn run(e: &Engine, text: &str) -> Vec<Json> {
         let page = e
             .query(text, &opts)
             .unwrap_or_else(|err| panic!("{text}: {err}"));
+        // The same page written as JSON text.
+        let json = e
+            .query_json(text, &opts)
+            .unwrap_or_else(|err| panic!("{text}: {err}"));
+        assert_eq!(
+            String::from_utf8_lossy(&json.items),
+            String::from_utf8_lossy(&serde_json::to_vec(&page.items).unwrap_or_default()),
+            "{text}"
+        );
         out.extend(page.items);
         match page.continuation {
             Some(c) => opts.continuation = Some(c),

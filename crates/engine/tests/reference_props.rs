@@ -811,6 +811,16 @@ fn all_pages(e: &Engine, text: &str, page: i64) -> Result<Vec<Json>, QueryFailur
     for _ in 0..10_000 {
         let p = e.query(text, &opts)?;
         assert!(p.items.len() <= page as usize, "{text}: page too long");
+        // The same page as JSON text.
+        let j = e.query_json(text, &opts)?;
+        let want = serde_json::to_vec(&p.items).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&j.items),
+            String::from_utf8_lossy(&want),
+            "{text}: JSON page"
+        );
+        assert_eq!(j.count, p.items.len(), "{text}");
+        assert_eq!(j.continuation, p.continuation, "{text}");
         out.extend(p.items);
         match p.continuation {
             Some(c) => {

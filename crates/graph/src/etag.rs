@@ -44,10 +44,10 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-impl fmt::Display for Etag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `W/"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"`, written by hand: every
-        // twin in a query result carries one.
+impl Etag {
+    /// `W/"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"`, written by hand: every
+    /// twin in a query result carries one.
+    fn ascii(&self) -> [u8; 40] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut buf = *b"W/\"00000000-0000-0000-0000-000000000000\"";
         let mut v = self.0;
@@ -60,7 +60,21 @@ impl fmt::Display for Etag {
             v >>= 4;
             i -= 1;
         }
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+        buf
+    }
+
+    /// Appends the ETag as a JSON string (its quotes escaped).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let buf = self.ascii();
+        out.extend_from_slice(b"\"W/\\\"");
+        out.extend_from_slice(&buf[3..39]);
+        out.extend_from_slice(b"\\\"\"");
+    }
+}
+
+impl fmt::Display for Etag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(&self.ascii()).map_err(|_| fmt::Error)?)
     }
 }
 

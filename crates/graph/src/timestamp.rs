@@ -27,13 +27,14 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The text as ADT writes it, for years 0 to 9999 (every timestamp a
+    /// twin carries); `None` outside. Digits are written by hand from the
+    /// day number (Hinnant's civil-from-days): query results format one
+    /// per property.
+    fn ascii(&self) -> Option<[u8; 28]> {
         let secs = self.0.div_euclid(TICKS_PER_SEC);
         let ticks = self.0.rem_euclid(TICKS_PER_SEC);
-        // Fast path for years 0..=9999 (every twin's timestamps): the civil
-        // date from the day number (Hinnant's algorithm), digits written
-        // by hand; query results format one per property.
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let z = days + 719_468;
@@ -46,18 +47,7 @@ impl fmt::Display for Timestamp {
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
         if !(0..=9999).contains(&year) {
-            let t = OffsetDateTime::from_unix_timestamp(secs).map_err(|_| fmt::Error)?;
-            return write!(
-                f,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-                ticks
-            );
+            return None;
         }
         let mut buf = *b"0000-00-00T00:00:00.0000000Z";
         let mut put = |at: usize, width: usize, mut v: i64| {
@@ -73,7 +63,45 @@ impl fmt::Display for Timestamp {
         put(14, 2, sod / 60 % 60);
         put(17, 2, sod % 60);
         put(20, 7, ticks);
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+        Some(buf)
+    }
+
+    /// Appends the text as a JSON string (quoted).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self.ascii() {
+            Some(buf) => {
+                out.push(b'"');
+                out.extend_from_slice(&buf);
+                out.push(b'"');
+            }
+            None => {
+                out.push(b'"');
+                out.extend_from_slice(self.to_string().as_bytes());
+                out.push(b'"');
+            }
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(buf) = self.ascii() {
+            return f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?);
+        }
+        let secs = self.0.div_euclid(TICKS_PER_SEC);
+        let ticks = self.0.rem_euclid(TICKS_PER_SEC);
+        let t = OffsetDateTime::from_unix_timestamp(secs).map_err(|_| fmt::Error)?;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            ticks
+        )
     }
 }
 
