@@ -33,17 +33,42 @@ pub fn artifacts_dir(name: &str) -> PathBuf {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// `http` or `https`, from the listening line.
+    pub scheme: String,
+    /// The whole `Twinscape listening on …` line.
+    pub listening_line: String,
     pub data_dir: tempfile::TempDir,
 }
 
 impl Server {
     /// Starts the server with a fresh data dir and, optionally, a web dir.
+    /// Authentication is off (`--auth none`); see [`Server::start_with_auth`].
     pub fn start(web_dir: Option<&Path>) -> Server {
         let data_dir = tempfile::tempdir().expect("temp data dir");
         Self::start_in(data_dir, web_dir)
     }
 
+    /// Like [`Server::start`], on the given data dir.
     pub fn start_in(data_dir: tempfile::TempDir, web_dir: Option<&Path>) -> Server {
+        let web = web_dir
+            .map(Path::to_path_buf)
+            // An empty dir: no app, whatever is built in the tree.
+            .unwrap_or_else(|| data_dir.path().join("no-web-app"));
+        let web = web.to_string_lossy().into_owned();
+        Self::start_with_args(data_dir, &["--auth", "none", "--web-dir", &web])
+    }
+
+    /// Starts the server with authentication `mode` (`local`, `oidc`, `none`)
+    /// and a fresh data dir; `twinscape token` mints tokens for `local`.
+    pub fn start_with_auth(mode: &str) -> Server {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        Self::start_with_args(data_dir, &["--auth", mode])
+    }
+
+    /// Starts `twinscape serve --listen 127.0.0.1:0 --data-dir DIR ARGS…`
+    /// (with no web app unless ARGS name one, and auth as ARGS say: the
+    /// server's default is `--auth local`).
+    pub fn start_with_args(data_dir: tempfile::TempDir, args: &[&str]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_twinscape"));
         cmd.arg("serve")
             .arg("--listen")
@@ -51,44 +76,51 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir.path())
             .env("RUST_LOG", "info")
+            .env_remove("TWINSCAPE_AUTH")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        match web_dir {
-            Some(dir) => {
-                cmd.arg("--web-dir").arg(dir);
-            }
-            // An empty dir: no app, whatever is built in the tree.
-            None => {
-                cmd.arg("--web-dir").arg(data_dir.path().join("no-web-app"));
-            }
+        if !args.contains(&"--web-dir") {
+            cmd.arg("--web-dir").arg(data_dir.path().join("no-web-app"));
         }
+        cmd.args(args);
         let mut child = cmd.spawn().expect("spawn twinscape serve");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             while let Some(Ok(line)) = lines.next() {
-                if let Some(rest) = line.strip_prefix("Twinscape listening on http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_string());
+                if line.starts_with("Twinscape listening on ") {
+                    let _ = tx.send(line);
                 }
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(a) => a.parse().expect("address in the listening line"),
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) => l,
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("twinscape serve did not report its address within 30 s");
             }
         };
+        let (scheme, addr) = parse_listening_line(&line)
+            .unwrap_or_else(|| panic!("unexpected listening line {line:?}"));
         Server {
             child,
             addr,
+            scheme,
+            listening_line: line,
             data_dir,
         }
     }
 
+    /// Runs `twinscape token --role ROLE --data-dir <this server's dir>` and
+    /// returns the last line it printed.
+    pub fn token(&self, role: &str) -> String {
+        mint_token(self.data_dir.path(), role)
+    }
+
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}://{}{}", self.scheme, self.addr, path)
     }
 
     /// Sends one request with `Connection: close` and reads the whole answer.
@@ -164,7 +196,10 @@ impl Server {
 
     /// Sends SIGKILL to the server without waiting (usable while shared).
     pub fn sigkill(&self) {
-        let _ = Command::new("kill").arg("-9").arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-9")
+            .arg(self.pid().to_string())
+            .status();
     }
 
     /// Kills the server with SIGKILL and hands back its data dir.
@@ -185,6 +220,38 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `Twinscape listening on http(s)://ADDR/[ note]` → scheme and address.
+pub fn parse_listening_line(line: &str) -> Option<(String, SocketAddr)> {
+    let url = line
+        .strip_prefix("Twinscape listening on ")?
+        .split_whitespace()
+        .next()?;
+    let (scheme, rest) = url.split_once("://")?;
+    let addr = rest.trim_end_matches('/').parse().ok()?;
+    Some((scheme.to_string(), addr))
+}
+
+/// `twinscape token --role ROLE --data-dir DIR`: the token on its last line.
+pub fn mint_token(data_dir: &Path, role: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_twinscape"))
+        .args(["token", "--role", role, "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run twinscape token");
+    assert!(
+        out.status.success(),
+        "twinscape token failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .expect("a token on the last line")
+        .trim()
+        .to_string()
 }
 
 /// A parsed HTTP/1.1 response.

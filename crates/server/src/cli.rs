@@ -1,4 +1,5 @@
-//! Command-line interface: `twinscape serve` and (later) the `az dt`-like client.
+//! Command-line interface: `twinscape serve`, `twinscape token`, and the
+//! `az dt`-like client (`model`, `twin`, `relationship`, `query`, `import`).
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -20,9 +21,18 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: REST API, live feed and the browser app.
     Serve(ServeArgs),
-    /// Work with DTDL models (validate them).
-    #[command(subcommand)]
-    Model(crate::model_cli::ModelCommand),
+    /// Print a bearer token signed by the server's local key (`--auth local`).
+    Token(crate::auth::TokenArgs),
+    /// DTDL models: validate locally; create, list, show, decommission, delete.
+    Model(crate::client::models::ModelArgs),
+    /// Digital twins: create, show, update (JSON Patch), delete.
+    Twin(crate::client::twins::TwinArgs),
+    /// Relationships between twins: create, list, show, delete.
+    Relationship(crate::client::relationships::RelationshipArgs),
+    /// Run a query (all pages); a table by default.
+    Query(crate::client::query::QueryArgs),
+    /// Import an ndjson file in ADT's import format, with a progress bar.
+    Import(crate::client::import::ImportArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -41,6 +51,10 @@ pub struct ServeArgs {
     /// then the `dist/` of the source tree the binary was built in.
     #[arg(long, env = "TWINSCAPE_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub auth: crate::auth::AuthArgs,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -59,6 +73,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("starting the async runtime")?;
             rt.block_on(crate::http::serve(args))
         }
-        Command::Model(cmd) => crate::model_cli::run(cmd),
+        Command::Token(args) => crate::auth::token_command(&args),
+        Command::Model(args) => crate::client::models::run(args),
+        Command::Twin(args) => crate::client::twins::run(args),
+        Command::Relationship(args) => crate::client::relationships::run(args),
+        Command::Query(args) => crate::client::query::run(args),
+        Command::Import(args) => crate::client::import::run(args),
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::api_error::ApiError;
 use crate::assets::{self, Assets};
+use crate::auth::{Auth, AuthMode};
 use crate::cli::ServeArgs;
 use crate::state::{ApiLimits, AppState};
 use anyhow::Context;
@@ -43,7 +44,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         token_key: TokenKey(random_bytes()),
         ..Default::default()
     };
-        let files_dir = args.data_dir.join("jobs");
+    let files_dir = args.data_dir.join("jobs");
     std::fs::create_dir_all(&files_dir)
         .with_context(|| format!("creating {}", files_dir.display()))?;
     let state = tokio::task::spawn_blocking(move || {
@@ -73,26 +74,55 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "the browser app is not built (no dist/ found); run `trunk build --release` or pass --web-dir"
         ),
     }
-    let app = router(&args.data_dir, web_dir.as_deref(), state);
+    let auth = Arc::new(Auth::from_args(&args.auth, &args.data_dir).await?);
+    let tls = crate::tls::load(&args.tls, &args.data_dir, args.listen).await?;
+    let app = router(&args.data_dir, web_dir.as_deref(), state, auth.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    // Tests and scripts read this line to learn the port.
-    println!("Twinscape listening on http://{addr}/");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let no_auth = auth.mode() == AuthMode::None;
+    if no_auth {
+        crate::auth::warn_auth_disabled(&addr);
+    }
+    TLS_ON.store(tls.is_some(), std::sync::atomic::Ordering::Relaxed);
+    // Tests and scripts read this line to learn the scheme and port.
+    println!(
+        "Twinscape listening on {}://{addr}/{}",
+        if tls.is_some() { "https" } else { "http" },
+        if no_auth {
+            " (AUTH DISABLED: --auth none, for local demos only)"
+        } else {
+            ""
+        }
+    );
+    match tls {
+        Some(config) => {
+            crate::tls::serve(listener.into_std()?, app, config, shutdown_signal()).await?
+        }
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")?,
+    }
     Ok(())
 }
 
-/// The whole HTTP surface.
-pub fn router(data_dir: &Path, web_dir: Option<&Path>, state: Arc<AppState>) -> Router {
+/// The whole HTTP surface. `auth` guards the ADT API paths; `/healthz`, the
+/// 3D files and the web app stay public.
+pub fn router(
+    data_dir: &Path,
+    web_dir: Option<&Path>,
+    state: Arc<AppState>,
+    auth: Arc<Auth>,
+) -> Router {
     let assets = Arc::new(Assets::new(data_dir.join("3d")));
     // The live feed (WebSocket); it checks the token in its hello itself.
     let live = Router::new()
-        .route(twinscape_protocol::live::LIVE_PATH, get(crate::live::upgrade))
+        .route(
+            twinscape_protocol::live::LIVE_PATH,
+            get(crate::live::upgrade),
+        )
         .with_state(state.clone());
     let mut app = Router::new()
         .merge(live)
@@ -126,6 +156,10 @@ pub fn router(data_dir: &Path, web_dir: Option<&Path>, state: Arc<AppState>) -> 
         }
     }
     app.method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::require_on_api_paths,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
                 ErrorCode::InternalServerError,

@@ -7,12 +7,15 @@
 mod api;
 mod api_error;
 mod assets;
+mod auth;
 mod cli;
+mod client;
 mod demo;
 mod http;
 mod live;
 mod model_cli;
 mod state;
+mod tls;
 
 use clap::Parser;
 

@@ -2,17 +2,9 @@
 //! as one batch, like Azure's DTDL validator sample.
 
 use anyhow::bail;
-use clap::{Args, Subcommand};
+use clap::Args;
 use std::path::{Path, PathBuf};
 use twinscape_dtdl::{ParseOptions, validate_batch};
-
-#[derive(Debug, Subcommand)]
-pub enum ModelCommand {
-    /// Validate DTDL models: all files given (directories are searched for
-    /// *.json) form one batch, so references across files resolve. Prints
-    /// every problem and exits with 1 when any model is invalid.
-    Validate(ValidateArgs),
-}
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -24,13 +16,8 @@ pub struct ValidateArgs {
     pub allow_undefined_extensions: bool,
 }
 
-pub fn run(cmd: ModelCommand) -> anyhow::Result<()> {
-    match cmd {
-        ModelCommand::Validate(args) => validate(&args),
-    }
-}
-
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Adds `path` (a file) or the `*.json` files under it (a directory) to `out`.
+pub fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
             .map(|e| e.map(|e| e.path()))
@@ -50,7 +37,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for p in &args.paths {
         if !p.exists() {
