@@ -348,7 +348,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
 fn progress_bar(total: u64) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
-        "{spinner} {prefix:>13} [{bar:30}] {pos}/{len} ({per_sec}, {eta} left) {msg}",
+        "{spinner} {prefix:>13} [{bar:30}] {pos}/{len} ({eta} left) {msg}",
     )
     .map(|s| s.progress_chars("=> "))
     .unwrap_or_else(|_| ProgressStyle::default_bar());
