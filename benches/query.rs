@@ -55,6 +55,7 @@ fn main() {
         .add_models(&synthetic::models())
         .expect("synthetic models");
     let t = Instant::now();
+    engine.reserve(twin_count, rel_count);
     let (mut t_twins, mut t_rels) = (Duration::ZERO, Duration::ZERO);
     for item in &items {
         let t0 = Instant::now();

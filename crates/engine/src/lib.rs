@@ -215,6 +215,12 @@ impl Engine {
         self.graph.delete_relationship(source_id, rel_id, pre)
     }
 
+    /// Makes room for a bulk load of about this many twins and
+    /// relationships (optional; it saves regrowing the large tables).
+    pub fn reserve(&mut self, twins: usize, relationships: usize) {
+        self.graph.reserve(twins, relationships);
+    }
+
     /// Bulk import of a new twin (ADT's import jobs): validated against its
     /// model like [`Engine::create_or_replace_twin`], but it fails if the
     /// twin exists and builds no change document, which makes loading a

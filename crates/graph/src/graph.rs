@@ -13,6 +13,7 @@ use json_patch::{PatchErrorKind, PatchOperation};
 use serde_json::{Map, Value as Json};
 use std::hash::BuildHasher;
 
+mod bulk;
 mod replica;
 
 #[derive(Debug, Default, Clone)]
@@ -436,6 +437,9 @@ impl TwinGraph {
                 )
             })?
             .to_string();
+        // Property metadata (source times) given in the body, if any: most
+        // bodies have none, and then no lookups are needed per property.
+        let prop_meta = meta.keys().any(|k| !k.starts_with('$')).then_some(meta);
 
         let existing = self.slot_of(id);
         let current = existing.and_then(|s| self.twin_at(s)).map(|t| t.etag);
@@ -497,7 +501,7 @@ impl TwinGraph {
                     sym,
                     MemberMeta::Property(PropMeta {
                         last_update: ctx.now,
-                        source_time: source_time(Some(meta), key)?,
+                        source_time: source_time(prop_meta, key)?,
                     }),
                 ));
             }
@@ -813,8 +817,7 @@ impl TwinGraph {
         doc: &Json,
         pre: &Precondition,
     ) -> Result<Change, GraphError> {
-        let (rel, existing, _source_model) =
-            self.prepare_relationship(ctx, source_id, rel_id, doc, pre)?;
+        let (rel, existing) = self.prepare_relationship(ctx, source_id, rel_id, doc, pre)?;
         let etag = rel.etag;
         match existing {
             Some(slot) => {
@@ -867,7 +870,7 @@ impl TwinGraph {
         rel_id: &str,
         doc: &Json,
     ) -> Result<u32, GraphError> {
-        let (rel, existing, _) =
+        let (rel, existing) =
             self.prepare_relationship(ctx, source_id, rel_id, doc, &Precondition::None)?;
         if existing.is_some() {
             return Err(GraphError::RelationshipAlreadyExists {
@@ -881,7 +884,7 @@ impl TwinGraph {
     }
 
     /// Checks a relationship document and builds the relationship (not yet
-    /// stored), with the slot of the one it replaces and the source's model.
+    /// stored), with the slot of the one it replaces.
     fn prepare_relationship(
         &mut self,
         ctx: &Ctx<'_>,
@@ -889,7 +892,7 @@ impl TwinGraph {
         rel_id: &str,
         doc: &Json,
         pre: &Precondition,
-    ) -> Result<(Relationship, Option<u32>, String), GraphError> {
+    ) -> Result<(Relationship, Option<u32>), GraphError> {
         let source = self
             .slot_of(source_id)
             .ok_or_else(|| GraphError::TwinNotFound(source_id.to_string()))?;
@@ -901,28 +904,29 @@ impl TwinGraph {
                 "the relationship id must not be empty".into(),
             ));
         }
-        let str_field = |k: &str| obj.get(k).and_then(Json::as_str);
-        let (Some(target_id), Some(name)) =
-            (str_field("$targetId"), str_field("$relationshipName"))
-        else {
+        // One pass over the body: the two required fields, refused system
+        // fields (as in ADT, `$sourceId` and `$relationshipId` in the body
+        // are ignored: the path wins), and whether it has properties.
+        let (mut target_id, mut name, mut has_props) = (None, None, false);
+        for (key, value) in obj {
+            match key.as_str() {
+                "$targetId" => target_id = value.as_str(),
+                "$relationshipName" => name = value.as_str(),
+                "$sourceId" | "$relationshipId" | "$etag" => {}
+                k if k.starts_with('$') => {
+                    return Err(GraphError::InvalidRelationship(format!(
+                        "`{key}` is not a property a relationship can set"
+                    )));
+                }
+                _ => has_props = true,
+            }
+        }
+        let (Some(target_id), Some(name)) = (target_id, name) else {
             return Err(GraphError::InvalidRelationship(
                 "Could not deserialize relationship create body. `$relationshipName` and `$targetId` are required strings."
                     .into(),
             ));
         };
-        // As in ADT, `$sourceId` and `$relationshipId` in the body are ignored: the path wins.
-        for key in obj.keys() {
-            if key.starts_with('$')
-                && !matches!(
-                    key.as_str(),
-                    "$targetId" | "$relationshipName" | "$sourceId" | "$relationshipId" | "$etag"
-                )
-            {
-                return Err(GraphError::InvalidRelationship(format!(
-                    "`{key}` is not a property a relationship can set"
-                )));
-            }
-        }
         let target = self
             .slot_of(target_id)
             .ok_or_else(|| GraphError::TargetTwinNotFound(target_id.to_string()))?;
@@ -933,24 +937,22 @@ impl TwinGraph {
         if !pre.holds(current) {
             return Err(precondition_failed(pre, "relationship", rel_id));
         }
-        let props: Map<String, Json> = obj
-            .iter()
-            .filter(|(k, _)| !k.starts_with('$'))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let source_model = self
-            .twin_at(source)
-            .map(|t| self.syms.name(t.model).to_string())
-            .unwrap_or_default();
-        let target_model = self
-            .twin_at(target)
-            .map(|t| self.syms.name(t.model).to_string())
-            .unwrap_or_default();
+        let props: Map<String, Json> = if has_props {
+            obj.iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        } else {
+            Map::new()
+        };
+        let model_of = |slot: u32| self.twin_at(slot).map_or("", |t| self.syms.name(t.model));
+        let source_model = model_of(source);
         ctx.models
-            .validate_relationship(&source_model, name, &target_model, &props)
+            .validate_relationship(source_model, name, model_of(target), &props)
             .map_err(GraphError::ValidationFailed)?;
+        let max = ctx.models.max_relationships(source_model, name);
         let name_sym = self.syms.intern(name);
-        if let Some(max) = ctx.models.max_relationships(&source_model, name) {
+        if let Some(max) = max {
             let count = self
                 .outgoing(source)
                 .filter(|r| {
@@ -976,7 +978,7 @@ impl TwinGraph {
                 .map(|(k, v)| (self.syms.intern(k), Value::from_json(v, &mut self.syms)))
                 .collect(),
         };
-        Ok((rel, existing, source_model))
+        Ok((rel, existing))
     }
 
     /// `PATCH /digitaltwins/{id}/relationships/{relationshipId}`: a JSON Patch
