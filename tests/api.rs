@@ -575,6 +575,9 @@ fn query_with_paging_and_errors() {
 #[test]
 fn event_routes_crud() {
     let s = Server::start(None);
+    // A route names an endpoint that exists (delivery: tests/events.rs).
+    let ep = json!({"type": "webhook", "url": "http://127.0.0.1:9/events"});
+    assert_eq!(s.api("PUT", "/endpoints/ep1", Some(&ep), &[]).status, 200);
     let route =
         json!({"endpointName": "ep1", "filter": "type = 'Microsoft.DigitalTwins.Twin.Create'"});
     let r = s.api("PUT", "/eventroutes/route1", Some(&route), &[]);
@@ -636,6 +639,12 @@ fn everything_survives_a_restart() {
     );
     s.api(
         "PUT",
+        "/endpoints/e",
+        Some(&json!({"type": "nats", "url": "nats://127.0.0.1:9", "subject": "twins"})),
+        &[],
+    );
+    s.api(
+        "PUT",
         "/eventroutes/rt",
         Some(&json!({"endpointName": "e", "filter": "true"})),
         &[],
@@ -658,6 +667,10 @@ fn everything_survives_a_restart() {
     assert_eq!(
         s.api("GET", "/eventroutes/rt", None, &[]).json()["filter"],
         "true"
+    );
+    assert_eq!(
+        s.api("GET", "/endpoints/e", None, &[]).json()["subject"],
+        "twins"
     );
     // Writes go on after the restart, with fresh ETags.
     let r = s.api(

@@ -43,6 +43,8 @@ pub enum ChangeKind {
     RelationshipUpdated {
         source_id: String,
         relationship_id: String,
+        /// The source twin's model (notifications carry it).
+        model_id: String,
         patch: Json,
         before_etag: String,
         after_etag: String,

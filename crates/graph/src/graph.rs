@@ -832,12 +832,18 @@ impl TwinGraph {
                     &strip_etag(&after_json),
                 ))
                 .unwrap_or(Json::Array(vec![]));
+                // The source twin's model, for notifications.
+                let model_id = self
+                    .twin_at(rel.source)
+                    .map(|t| self.syms.name(t.model).to_string())
+                    .unwrap_or_default();
                 self.insert_relationship(rel);
                 Ok(Change {
                     seq: self.next_seq(),
                     kind: ChangeKind::RelationshipUpdated {
                         source_id: source_id.to_string(),
                         relationship_id: rel_id.to_string(),
+                        model_id,
                         patch,
                         before_etag: old.map(|o| o.etag.to_string()).unwrap_or_default(),
                         after_etag: etag.to_string(),
@@ -1053,6 +1059,7 @@ impl TwinGraph {
             kind: ChangeKind::RelationshipUpdated {
                 source_id: source_id.to_string(),
                 relationship_id: rel_id.to_string(),
+                model_id: source_model,
                 patch: patch.clone(),
                 before_etag: before_etag.to_string(),
                 after_etag: etag.to_string(),

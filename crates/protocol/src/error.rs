@@ -50,6 +50,8 @@ pub enum ErrorCode {
     DeleteJobNotFound,
     JobLimitReached,
     EndpointNotFound,
+    EndpointInvalid,
+    EndpointInUse,
 }
 
 impl ErrorCode {
@@ -74,6 +76,7 @@ impl ErrorCode {
             | EventRouteEndpointInvalid
             | EventRouteFilterInvalid
             | EventRouteIdInvalid
+            | EndpointInvalid
             | JobLimitReached => 400,
             Unauthorized => 401,
             Forbidden => 403,
@@ -94,7 +97,8 @@ impl ErrorCode {
             | ModelIdAlreadyExists
             | ModelReferencesNotDeleted
             | ModelReferencesNotDecommissioned
-            | JobIdAlreadyExists => 409,
+            | JobIdAlreadyExists
+            | EndpointInUse => 409,
             PreconditionFailed => 412,
             PayloadTooLarge => 413,
             TooManyRequests => 429,
@@ -150,6 +154,8 @@ impl ErrorCode {
             DeleteJobNotFound => "DeleteJobNotFound",
             JobLimitReached => "JobLimitReached",
             EndpointNotFound => "EndpointNotFound",
+            EndpointInvalid => "EndpointInvalid",
+            EndpointInUse => "EndpointInUse",
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct ServeArgs {
     #[arg(long, env = "TWINSCAPE_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
     #[command(flatten)]
+    pub events: crate::events::EventArgs,
+    #[command(flatten)]
     pub auth: crate::auth::AuthArgs,
     #[command(flatten)]
     pub tls: crate::tls::TlsArgs,

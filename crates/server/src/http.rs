@@ -74,6 +74,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "the browser app is not built (no dist/ found); run `trunk build --release` or pass --web-dir"
         ),
     }
+    let (events, events_store) = (state.events.clone(), state.store.clone());
     let auth = Arc::new(Auth::from_args(&args.auth, &args.data_dir).await?);
     let tls = crate::tls::load(&args.tls, &args.data_dir, args.listen).await?;
     let app = router(&args.data_dir, web_dir.as_deref(), state, auth.clone());
@@ -81,6 +82,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    // Event delivery (crates/events): reads the store's log; writes never wait for it.
+    let _dispatcher = events.start(events_store, args.events.dispatch_config(addr));
     let no_auth = auth.mode() == AuthMode::None;
     if no_auth {
         crate::auth::warn_auth_disabled(&addr);

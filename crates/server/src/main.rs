@@ -11,6 +11,7 @@ mod auth;
 mod cli;
 mod client;
 mod demo;
+mod events;
 mod http;
 mod live;
 mod model_cli;

@@ -56,12 +56,16 @@ pub struct World {
     pub event_routes: std::collections::BTreeMap<String, Json>,
     /// Import and delete jobs by store key (`imports/{id}`, `deletions/{id}`).
     pub jobs: std::collections::BTreeMap<String, Json>,
+    /// Event endpoints by name.
+    pub endpoints: std::collections::BTreeMap<String, twinscape_events::Endpoint>,
 }
 
 pub struct AppState {
     pub world: RwLock<World>,
     pub store: Arc<dyn Store>,
     pub limits: ApiLimits,
+    /// Event delivery: routes and endpoints for the dispatcher, its status.
+    pub events: twinscape_events::Events,
     /// Where import files and job logs live (`<data-dir>/jobs`).
     pub files_dir: std::path::PathBuf,
     /// The live feed's fan-out of committed changes.
@@ -123,6 +127,8 @@ pub fn change_batch(change: &Change, batch: &mut WriteBatch) {
         }
     }
     batch.put(Table::Meta, "graph_seq", change.seq.to_be_bytes().to_vec());
+    // The change's notifications, durable with it (delivered by crates/events).
+    twinscape_events::log_change(change, now(), batch);
 }
 
 /// The stored form of a model: the model and what ADT reports about it.
@@ -224,15 +230,20 @@ impl AppState {
             }
         }
         engine.set_seq(seq);
+        let endpoints = crate::events::load_endpoints(snapshot.as_ref())?;
+        let events = crate::events::new_events(snapshot.next_log_seq(), &event_routes, &endpoints);
+        let store = crate::events::notify_commits(store, &events);
         Ok(AppState {
             world: RwLock::new(World {
                 engine,
                 upload_times,
                 event_routes,
                 jobs,
+                endpoints,
             }),
             store,
             limits,
+            events,
             files_dir,
             hub: crate::live::Hub::new(format!("{:016x}", crate::http::random_u128() as u64)),
             running_job: parking_lot::Mutex::new(None),

@@ -1,6 +1,7 @@
 //! ADT's data plane (api-version 2023-10-31): models, twins, components,
 //! relationships, telemetry, query and event routes, in ADT's shapes.
 
+mod endpoints;
 mod jobs;
 pub(crate) mod models;
 mod query;
@@ -105,6 +106,19 @@ pub fn router(state: State) -> Router {
             "/eventroutes/{id}",
             get(routes::get).put(routes::put).delete(routes::delete),
         )
+        .route("/endpoints", get(endpoints::list))
+        .route(
+            "/endpoints/{name}",
+            get(endpoints::get)
+                .put(endpoints::put)
+                .delete(endpoints::delete),
+        )
+        .route(
+            "/endpoints/{name}/deadletters",
+            get(endpoints::dead_letters).delete(endpoints::purge_dead_letters),
+        )
+        // Notifications continue the trace of the request that caused them.
+        .layer(middleware::from_fn(crate::events::trace_context))
         .layer(middleware::from_fn(require_api_version))
         .with_state(state)
 }
@@ -116,6 +130,7 @@ pub fn is_api_path(path: &str) -> bool {
         "/digitaltwins/",
         "/query",
         "/eventroutes",
+        "/endpoints",
         "/jobs/",
     ]
     .iter()

@@ -91,9 +91,24 @@ pub async fn put(
             "An event route needs a filter (use 'true' for every event).",
         ));
     }
+    if let Err(e) = twinscape_events::Filter::parse(&filter) {
+        return Err(ApiError::new(
+            ErrorCode::EventRouteFilterInvalid,
+            format!(
+                "The provided filter is invalid. {e}. See event route documentation for supported values and structure (https://aka.ms/ADTv2Routes)."
+            ),
+        ));
+    }
     let max = state.limits.max_event_routes;
+    let events = state.events.clone();
     state
         .write(|world, batch| {
+            if !world.endpoints.contains_key(&endpoint) {
+                return Err(ApiError::new(
+                    ErrorCode::EventRouteEndpointInvalid,
+                    "The endpoint provided does not exist or is not active. Check that your endpoint is provisioned correctly. See event route documentation (https://aka.ms/ADTv2Routes).",
+                ));
+            }
             if !world.event_routes.contains_key(&id) && world.event_routes.len() >= max {
                 return Err(ApiError::new(
                     ErrorCode::LimitExceeded,
@@ -107,6 +122,7 @@ pub async fn put(
                 serde_json::to_vec(&route).unwrap_or_default(),
             );
             world.event_routes.insert(id.clone(), route);
+            crate::events::publish_routing(&events, world);
             Ok(())
         })
         .await?;
@@ -117,12 +133,14 @@ pub async fn delete(
     AxState(state): AxState<State>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let events = state.events.clone();
     state
         .write(|world, batch| {
             if world.event_routes.remove(&id).is_none() {
                 return Err(not_found(&id));
             }
             batch.delete(Table::EventRoutes, id.clone());
+            crate::events::publish_routing(&events, world);
             Ok(())
         })
         .await?;

@@ -206,10 +206,11 @@ pub async fn telemetry(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let _payload = check_telemetry(&state, &headers, &body)?;
-    if state.world.read().engine.graph().twin(&id).is_none() {
-        return Err(twin_not_found(&id));
-    }
+    let payload = check_telemetry(&state, &headers, &body)?;
+    // The event is durable before the client hears 204 (crates/events delivers it).
+    state
+        .write(|world, batch| crate::events::telemetry(world, batch, &id, None, &headers, payload))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -220,13 +221,12 @@ pub async fn component_telemetry(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let _payload = check_telemetry(&state, &headers, &body)?;
+    let payload = check_telemetry(&state, &headers, &body)?;
     state
-        .world
-        .read()
-        .engine
-        .graph()
-        .component_json(&id, &component)?;
+        .write(|world, batch| {
+            crate::events::telemetry(world, batch, &id, Some(&component), &headers, payload)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
