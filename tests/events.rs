@@ -781,3 +781,97 @@ fn exhausted_retries_land_in_the_dead_letters() {
         json!({"value": [], "nextLink": null})
     );
 }
+
+/// `twinscape ARGS…` against `s` (auth is off); (exit code, stdout, stderr).
+fn cli(s: &Server, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twinscape"))
+        .args(args)
+        .env("TWINSCAPE_ENDPOINT", s.url(""))
+        .env("RUST_LOG", "error")
+        .env_remove("TWINSCAPE_TOKEN")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn cli_ok(s: &Server, args: &[&str]) -> String {
+    let (code, out, err) = cli(s, args);
+    assert_eq!(code, 0, "twinscape {args:?}\nstdout: {out}\nstderr: {err}");
+    out
+}
+
+#[test]
+fn the_cli_manages_endpoints_and_routes_and_the_source_is_configurable() {
+    let rt = runtime();
+    let hook = webhook(&rt, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with_args(
+        dir,
+        &["--auth", "none", "--event-source", "twins.example.com"],
+    );
+    setup_models(&s);
+    let created: Json = serde_json::from_str(&cli_ok(
+        &s,
+        &[
+            "endpoint",
+            "create",
+            "wh",
+            "--type",
+            "webhook",
+            "--url",
+            &hook.url,
+            "--max-attempts",
+            "5",
+            "--output",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(created["type"], "webhook");
+    assert_eq!(created["retry"], json!({"maxAttempts": 5}));
+    cli_ok(
+        &s,
+        &[
+            "route",
+            "create",
+            "creates",
+            "--endpoint-name",
+            "wh",
+            "--filter",
+            "type = 'Microsoft.DigitalTwins.Twin.Create'",
+        ],
+    );
+    let routes = cli_ok(&s, &["route", "list"]);
+    assert!(
+        routes.contains("creates") && routes.contains("Microsoft.DigitalTwins.Twin.Create"),
+        "{routes}"
+    );
+    ok(s.api("PUT", "/digitaltwins/r", Some(&room(1.0)), &[]), 200);
+    let got = hook.inbox.wait(1, Duration::from_secs(20), "webhook");
+    assert_eq!(got[0]["source"], "twins.example.com");
+    assert_eq!(got[0]["subject"], "r");
+    let list = cli_ok(&s, &["endpoint", "list"]);
+    assert!(list.contains("wh") && list.contains(&hook.url), "{list}");
+    let shown: Json =
+        serde_json::from_str(&cli_ok(&s, &["endpoint", "show", "wh", "-o", "json"])).unwrap();
+    assert_eq!(shown["status"]["delivered"], 1, "{shown}");
+    let dead: Json = serde_json::from_str(&cli_ok(
+        &s,
+        &["endpoint", "dead-letters", "wh", "-o", "json"],
+    ))
+    .unwrap();
+    assert_eq!(dead, json!({"value": []}));
+    let (code, _, err) = cli(&s, &["endpoint", "delete", "wh"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("EndpointInUse") || err.contains("creates"),
+        "{err}"
+    );
+    cli_ok(&s, &["route", "delete", "creates"]);
+    cli_ok(&s, &["endpoint", "delete", "wh"]);
+    assert!(cli_ok(&s, &["endpoint", "list"]).contains("0 endpoint(s)"));
+}

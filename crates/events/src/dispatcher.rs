@@ -379,7 +379,10 @@ impl Supervisor {
                         break;
                     }
                 }
-                _ = tick.tick() => self.truncate().await,
+                _ = tick.tick() => {
+                    self.refresh_head().await;
+                    self.truncate().await;
+                }
             }
         }
         self.workers.clear();
@@ -483,6 +486,16 @@ impl Supervisor {
                 tracing::warn!("events: sweep task failed: {e}");
                 false
             }
+        }
+    }
+
+    /// Catches the head up with the store, in case a commit's notice was
+    /// missed (its future dropped before it resolved).
+    async fn refresh_head(&self) {
+        let store = self.store.clone();
+        let next = tokio::task::spawn_blocking(move || store.load().map(|s| s.next_log_seq()));
+        if let Ok(Ok(next)) = next.await {
+            self.events.committed(next);
         }
     }
 

@@ -853,4 +853,40 @@ mod tests {
         let e = err("type = 'a' type = 'b'");
         assert!(e.message.contains("expected AND, OR"), "{e}");
     }
+
+    proptest::proptest! {
+        /// Any text either parses (and evaluates) or fails with a position
+        /// inside it; nothing panics.
+        #[test]
+        fn never_panics(text in "[ -~äö\n]{0,80}") {
+            check_any(&text);
+        }
+
+        /// Filter-shaped text, to get past the first token.
+        #[test]
+        fn never_panics_on_filter_like_text(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "type", "subject", "$body", ".", "$metadata", "x", "=", "!=", "<", ">=",
+                "'a'", "'it''s'", "5", "-1.5e3", "true", "false", "null", "AND", "or",
+                "(", ")", ",", "STARTS_WITH", "CONTAINS", "$eventType", "NOT", "'",
+            ]),
+            0..16,
+        )) {
+            check_any(&parts.join(" "));
+        }
+    }
+
+    fn check_any(text: &str) {
+        match Filter::parse(text) {
+            Ok(f) => {
+                f.matches(&twin_create());
+                f.matches(&telemetry());
+            }
+            Err(e) => {
+                assert!(e.offset <= text.len(), "{e:?}");
+                assert!(e.line >= 1 && e.position >= 1, "{e:?}");
+                assert!(!e.message.is_empty());
+            }
+        }
+    }
 }

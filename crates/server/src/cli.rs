@@ -33,6 +33,10 @@ pub enum Command {
     Query(crate::client::query::QueryArgs),
     /// Import an ndjson file in ADT's import format, with a progress bar.
     Import(crate::client::import::ImportArgs),
+    /// Event endpoints (webhook, MQTT, NATS): create, list, show, delete, dead letters.
+    Endpoint(crate::client::events::EndpointArgs),
+    /// Event routes (which events go to which endpoint): create, list, show, delete.
+    Route(crate::client::events::RouteArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -81,5 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Relationship(args) => crate::client::relationships::run(args),
         Command::Query(args) => crate::client::query::run(args),
         Command::Import(args) => crate::client::import::run(args),
+        Command::Endpoint(args) => crate::client::events::run_endpoint(args),
+        Command::Route(args) => crate::client::events::run_route(args),
     }
 }

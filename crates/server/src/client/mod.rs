@@ -1,5 +1,5 @@
 //! The `az dt`-like command-line client: `twinscape model|twin|relationship|
-//! query|import …` against a Twinscape (or ADT-compatible) endpoint over its
+//! query|import|endpoint|route …` against a Twinscape (or ADT-compatible) endpoint over its
 //! REST API.
 //!
 //! Owns: the commands' arguments, HTTP calls (reqwest with rustls), paging,
@@ -7,6 +7,7 @@
 //! server's state; everything goes through the public API.
 
 pub mod api;
+pub mod events;
 pub mod import;
 pub mod models;
 pub mod output;
