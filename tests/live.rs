@@ -13,17 +13,26 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use twinscape_demo::twins as demo;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(s: &Server, hello: Json) -> Socket {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/live", s.addr)).await.unwrap();
-    ws.send(Message::Text(hello.to_string().into())).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/live", s.addr))
+        .await
+        .unwrap();
+    ws.send(Message::Text(hello.to_string().into()))
+        .await
+        .unwrap();
     ws
 }
 
 async fn next(ws: &mut Socket) -> Json {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message within 10 s").unwrap().unwrap();
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .unwrap()
+            .unwrap();
         if let Message::Text(t) = msg {
             return serde_json::from_str(&t).unwrap();
         }
@@ -37,7 +46,13 @@ async fn read_snapshot(ws: &mut Socket) -> (u64, Vec<String>, usize, usize) {
         let m = next(ws).await;
         match m["type"].as_str().unwrap() {
             "snapshot" => {
-                twins.extend(m["twins"].as_array().into_iter().flatten().map(|t| t["$dtId"].as_str().unwrap().to_string()));
+                twins.extend(
+                    m["twins"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|t| t["$dtId"].as_str().unwrap().to_string()),
+                );
                 rels += m["relationships"].as_array().map_or(0, Vec::len);
                 models += m["models"].as_array().map_or(0, Vec::len);
             }
@@ -55,9 +70,22 @@ fn room(name: &str) -> Json {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_deltas_and_resume() {
     let s = Server::start(None);
-    assert_eq!(s.api("POST", "/models", Some(&Json::Array(demo::models())), &[]).status, 201);
+    assert_eq!(
+        s.api("POST", "/models", Some(&Json::Array(demo::models())), &[])
+            .status,
+        201
+    );
     for i in 0..3 {
-        assert_eq!(s.api("PUT", &format!("/digitaltwins/r{i}"), Some(&room(&format!("R{i}"))), &[]).status, 200);
+        assert_eq!(
+            s.api(
+                "PUT",
+                &format!("/digitaltwins/r{i}"),
+                Some(&room(&format!("R{i}"))),
+                &[]
+            )
+            .status,
+            200
+        );
     }
     let mut ws = connect(&s, json!({"type": "hello"})).await;
     let welcome = next(&mut ws).await;
@@ -69,7 +97,12 @@ async fn snapshot_deltas_and_resume() {
     assert_eq!((rels, models), (0, 8));
 
     // A patch through REST arrives as the next delta, with the stored twin.
-    let r = s.api("PATCH", "/digitaltwins/r1", Some(&json!([{"op": "replace", "path": "/temperature", "value": 25.5}])), &[]);
+    let r = s.api(
+        "PATCH",
+        "/digitaltwins/r1",
+        Some(&json!([{"op": "replace", "path": "/temperature", "value": 25.5}])),
+        &[],
+    );
     assert_eq!(r.status, 204);
     let d = next(&mut ws).await;
     assert_eq!(d["type"], "delta");
@@ -81,32 +114,70 @@ async fn snapshot_deltas_and_resume() {
     // Relationships and deletes.
     let floor = json!({"$metadata": {"$model": demo::FLOOR}, "name": "F", "level": 1});
     s.api("PUT", "/digitaltwins/f1", Some(&floor), &[]);
-    s.api("PUT", "/digitaltwins/f1/relationships/c1", Some(&json!({"$relationshipName": "hasRoom", "$targetId": "r1"})), &[]);
+    s.api(
+        "PUT",
+        "/digitaltwins/f1/relationships/c1",
+        Some(&json!({"$relationshipName": "hasRoom", "$targetId": "r1"})),
+        &[],
+    );
     s.api("DELETE", "/digitaltwins/f1/relationships/c1", None, &[]);
     let kinds: Vec<(u64, String)> = {
         let mut v = Vec::new();
         for _ in 0..3 {
             let d = next(&mut ws).await;
-            v.push((d["seq"].as_u64().unwrap(), d["ops"][0]["op"].as_str().unwrap().to_string()));
+            v.push((
+                d["seq"].as_u64().unwrap(),
+                d["ops"][0]["op"].as_str().unwrap().to_string(),
+            ));
         }
         v
     };
-    assert_eq!(kinds, [(seq + 2, "putTwin".into()), (seq + 3, "putRelationship".into()), (seq + 4, "deleteRelationship".into())]);
+    assert_eq!(
+        kinds,
+        [
+            (seq + 2, "putTwin".into()),
+            (seq + 3, "putRelationship".into()),
+            (seq + 4, "deleteRelationship".into())
+        ]
+    );
     drop(ws);
 
     // While disconnected: two more writes. A resume gets exactly those.
-    s.api("PATCH", "/digitaltwins/r0", Some(&json!([{"op": "replace", "path": "/temperature", "value": 19.0}])), &[]);
+    s.api(
+        "PATCH",
+        "/digitaltwins/r0",
+        Some(&json!([{"op": "replace", "path": "/temperature", "value": 19.0}])),
+        &[],
+    );
     s.api("DELETE", "/digitaltwins/r2", None, &[]);
-    let mut ws = connect(&s, json!({"type": "hello", "resume": {"epoch": epoch, "seq": seq + 4}})).await;
+    let mut ws = connect(
+        &s,
+        json!({"type": "hello", "resume": {"epoch": epoch, "seq": seq + 4}}),
+    )
+    .await;
     assert_eq!(next(&mut ws).await["type"], "welcome");
     let a = next(&mut ws).await;
     let b = next(&mut ws).await;
-    assert_eq!((a["type"].as_str(), a["seq"].as_u64()), (Some("delta"), Some(seq + 5)));
+    assert_eq!(
+        (a["type"].as_str(), a["seq"].as_u64()),
+        (Some("delta"), Some(seq + 5))
+    );
     assert_eq!(a["ops"][0]["twin"]["temperature"], 19.0);
-    assert_eq!((b["seq"].as_u64(), b["ops"][0]["op"].as_str(), b["ops"][0]["id"].as_str()), (Some(seq + 6), Some("deleteTwin"), Some("r2")));
+    assert_eq!(
+        (
+            b["seq"].as_u64(),
+            b["ops"][0]["op"].as_str(),
+            b["ops"][0]["id"].as_str()
+        ),
+        (Some(seq + 6), Some("deleteTwin"), Some("r2"))
+    );
 
     // A resume from another epoch (another server run) starts over.
-    let mut ws = connect(&s, json!({"type": "hello", "resume": {"epoch": "not-this-one", "seq": 3}})).await;
+    let mut ws = connect(
+        &s,
+        json!({"type": "hello", "resume": {"epoch": "not-this-one", "seq": 3}}),
+    )
+    .await;
     assert_eq!(next(&mut ws).await["type"], "welcome");
     let (seq2, mut twins, _, _) = read_snapshot(&mut ws).await;
     twins.sort();
@@ -116,4 +187,37 @@ async fn snapshot_deltas_and_resume() {
     // A bad hello gets an error.
     let mut bad = connect(&s, json!({"type": "nonsense"})).await;
     assert_eq!(next(&mut bad).await["type"], "error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_needs_a_token_when_auth_is_on() {
+    let s = Server::start_with_auth("local");
+    let mut ws = connect(&s, json!({"type": "hello"})).await;
+    let m = next(&mut ws).await;
+    assert_eq!(
+        (m["type"].as_str(), m["code"].as_str()),
+        (Some("error"), Some("Unauthorized")),
+        "{m}"
+    );
+    let mut ws = connect(&s, json!({"type": "hello", "token": "not-a-token"})).await;
+    assert_eq!(next(&mut ws).await["code"], "Unauthorized");
+    // A reader may follow the feed.
+    let mut ws = connect(&s, json!({"type": "hello", "token": s.token("reader")})).await;
+    assert_eq!(next(&mut ws).await["type"], "welcome");
+    let (seq, twins, _, _) = read_snapshot(&mut ws).await;
+    assert_eq!((seq, twins.len()), (0, 0));
+    // Or send the token as a header.
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/live", s.addr),
+    )
+    .unwrap();
+    req.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", s.token("owner")).parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws.send(Message::Text(json!({"type": "hello"}).to_string().into()))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut ws).await["type"], "welcome");
 }

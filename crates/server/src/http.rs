@@ -126,7 +126,7 @@ pub fn router(
             twinscape_protocol::live::LIVE_PATH,
             get(crate::live::upgrade),
         )
-        .with_state(state.clone());
+        .with_state((state.clone(), auth.clone()));
     let mut app = Router::new()
         .merge(live)
         .merge(crate::api::router(state))

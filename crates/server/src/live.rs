@@ -8,9 +8,11 @@
 //! uses a bounded broadcast channel: a client that falls behind by more than
 //! its capacity is reset with a fresh snapshot; writers never wait.
 
+use crate::auth::Auth;
 use crate::state::{AppState, World};
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use parking_lot::Mutex;
 use serde_json::Value as Json;
@@ -232,9 +234,24 @@ fn delta_ops(world: &World, batch: &WriteBatch) -> Vec<DeltaOp> {
 }
 
 /// `GET /live`: upgrades to the live feed.
-pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+/// The bearer token comes in the hello (browsers cannot set headers on a
+/// WebSocket) or, from other clients, in the `Authorization` header; either
+/// role may read the feed.
+pub async fn upgrade(
+    State((state, auth)): State<(Arc<AppState>, Arc<Auth>)>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let header_token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::to_string);
     ws.max_message_size(64 * 1024)
-        .on_upgrade(move |socket| session(state, socket))
+        .on_upgrade(move |socket| session(state, auth, header_token, socket))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> bool {
@@ -321,13 +338,18 @@ async fn snapshot(state: &AppState, socket: &mut WebSocket) -> Option<u64> {
         .then_some(seq)
 }
 
-async fn session(state: Arc<AppState>, mut socket: WebSocket) {
+async fn session(
+    state: Arc<AppState>,
+    auth: Arc<Auth>,
+    header_token: Option<String>,
+    mut socket: WebSocket,
+) {
     // The first message must be a hello.
     let hello = match socket.recv().await {
         Some(Ok(Message::Text(t))) => serde_json::from_str::<ClientMessage>(&t).ok(),
         _ => None,
     };
-    let Some(ClientMessage::Hello { resume, .. }) = hello else {
+    let Some(ClientMessage::Hello { resume, token, .. }) = hello else {
         let _ = send(
             &mut socket,
             &ServerMessage::Error {
@@ -338,6 +360,18 @@ async fn session(state: Arc<AppState>, mut socket: WebSocket) {
         .await;
         return;
     };
+    let token = token.or(header_token).unwrap_or_default();
+    if let Err(e) = auth.verify_token(&token).await {
+        let _ = send(
+            &mut socket,
+            &ServerMessage::Error {
+                code: "Unauthorized".into(),
+                message: e.to_string(),
+            },
+        )
+        .await;
+        return;
+    }
     let mut rx = state.hub.subscribe();
     if !send(
         &mut socket,
@@ -422,7 +456,13 @@ mod tests {
         inner.reserved += 1;
         let seq = inner.reserved;
         inner.pending.insert(seq, None);
-        Staged { seq, frame: Arc::new(Frame { seq, text: seq_text.into() }) }
+        Staged {
+            seq,
+            frame: Arc::new(Frame {
+                seq,
+                text: seq_text.into(),
+            }),
+        }
     }
 
     #[test]
@@ -434,7 +474,9 @@ mod tests {
         hub.committed(b, true);
         assert!(rx.try_recv().is_err(), "nothing before 1 is durable");
         hub.committed(a, true);
-        let got: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).map(|f| f.seq).collect();
+        let got: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|f| f.seq)
+            .collect();
         assert_eq!(got, [1, 2, 3]);
         // A failed write keeps the sequence without a gap, as an empty delta.
         let d = staged(&hub, "d");
@@ -453,8 +495,18 @@ mod tests {
         }
         let last = (HISTORY + 5) as u64;
         assert_eq!(hub.since(last).map(|v| v.len()), Some(0));
-        assert_eq!(hub.since(last - 3).map(|v| v.iter().map(|f| f.seq).collect::<Vec<_>>()), Some(vec![last - 2, last - 1, last]));
-        assert!(hub.since(1).is_none(), "older than the history: a snapshot is needed");
-        assert!(hub.since(last + 1).is_none(), "ahead of the server: a snapshot is needed");
+        assert_eq!(
+            hub.since(last - 3)
+                .map(|v| v.iter().map(|f| f.seq).collect::<Vec<_>>()),
+            Some(vec![last - 2, last - 1, last])
+        );
+        assert!(
+            hub.since(1).is_none(),
+            "older than the history: a snapshot is needed"
+        );
+        assert!(
+            hub.since(last + 1).is_none(),
+            "ahead of the server: a snapshot is needed"
+        );
     }
 }
