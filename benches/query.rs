@@ -224,14 +224,18 @@ fn main() {
 
     if let Ok(q) = std::env::var("TWINSCAPE_BENCH_PROFILE_QUERY") {
         // For profilers: one query over and over.
+        if q == "indexed" {
+            engine.set_indexed_properties(&["temperature".to_string(), "name".to_string()]);
+        }
         let q = if q.starts_with("SELECT") {
             q
         } else {
             q_range.clone()
         };
-        for _ in 0..200 {
+        let s = Stats::measure(0..200, |_| {
             std::hint::black_box(run(&engine, &q));
-        }
+        });
+        println!("{}", s.line("the query"));
         return;
     }
     let range_rows = run(&engine, &q_range).0;

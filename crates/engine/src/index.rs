@@ -171,13 +171,14 @@ impl PropertyIndex {
         Some(map.get(key).cloned().unwrap_or_default())
     }
 
-    /// Slots whose `property` lies between the bounds (same kind as the
-    /// bound given), ascending.
+    /// Slots from `from` on whose `property` lies between the bounds (same
+    /// kind as the bound given), ascending.
     pub fn range(
         &self,
         property: &str,
         lo: Bound<&IndexKey>,
         hi: Bound<&IndexKey>,
+        from: u32,
     ) -> Option<Vec<u32>> {
         let map = self.maps.get(self.position(property)?)?;
         let kind = match (&lo, &hi) {
@@ -210,7 +211,7 @@ impl PropertyIndex {
         }
         let mut out: Vec<u32> = map
             .range((lo, hi))
-            .flat_map(|(_, v)| v.iter().copied())
+            .flat_map(|(_, v)| v[v.partition_point(|s| *s < from)..].iter().copied())
             .collect();
         out.sort_unstable();
         Some(out)
