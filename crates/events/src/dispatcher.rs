@@ -165,6 +165,20 @@ impl EndpointStatus {
     }
 }
 
+/// How many [`Events`] handles in this process have at least one endpoint.
+/// While none has, notifications are not even built ([`crate::log_change`]
+/// returns at once): an event logged before an endpoint exists is never
+/// delivered to it (an endpoint starts at the log's head), so nothing is
+/// lost, and a server without endpoints pays nothing for events. Counted per
+/// handle so that several servers in one process (tests) stay correct: one
+/// with endpoints makes all of them log.
+static WITH_ENDPOINTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether notifications should be logged now.
+pub fn logging() -> bool {
+    WITH_ENDPOINTS.load(std::sync::atomic::Ordering::Acquire) > 0
+}
+
 struct Shared {
     /// Serializes routing changes with the truncator's reading of
     /// (routing, head), so that a new endpoint's `since` is never behind a
@@ -173,6 +187,19 @@ struct Shared {
     head: watch::Sender<u64>,
     routing: watch::Sender<Arc<Routing>>,
     status: Mutex<HashMap<String, EndpointStatus>>,
+    /// This handle counts in [`WITH_ENDPOINTS`].
+    counted: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if self
+            .counted
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            WITH_ENDPOINTS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
 }
 
 /// The server's handle on event delivery. Cheap to clone.
@@ -195,6 +222,7 @@ impl Events {
                 head: watch::Sender::new(head),
                 routing: watch::Sender::new(Arc::new(Routing::default())),
                 status: Mutex::new(HashMap::new()),
+                counted: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -219,6 +247,21 @@ impl Events {
     pub fn update_routing<R>(&self, build: impl FnOnce(u64) -> (Routing, R)) -> R {
         let _guard = lock(&self.shared.routing_lock);
         let (routing, out) = build(self.head());
+        // Call under the same lock as the writes that log events (the
+        // server's world lock), so that they agree on whether to log.
+        let any = !routing.endpoints.is_empty();
+        if any
+            != self
+                .shared
+                .counted
+                .swap(any, std::sync::atomic::Ordering::AcqRel)
+        {
+            if any {
+                WITH_ENDPOINTS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            } else {
+                WITH_ENDPOINTS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            }
+        }
         self.shared.routing.send_replace(Arc::new(routing));
         out
     }

@@ -32,13 +32,21 @@ use twinscape_store::WriteBatch;
 
 /// Appends the notifications of `change` to `batch`'s log entries, so that
 /// they are durable together with the change. `time` is when it happened.
+/// Does nothing while no endpoint exists (see [`dispatcher::logging`]).
 pub fn log_change(change: &Change, time: Timestamp, batch: &mut WriteBatch) {
+    if !dispatcher::logging() {
+        return;
+    }
     for event in notification::from_change(change, time) {
         batch.append_log(LoggedEvent::encode(event));
     }
 }
 
-/// Appends a telemetry event to `batch`'s log entries.
+/// Appends a telemetry event to `batch`'s log entries (nothing while no
+/// endpoint exists).
 pub fn log_telemetry(telemetry: Telemetry<'_>, batch: &mut WriteBatch) {
+    if !dispatcher::logging() {
+        return;
+    }
     batch.append_log(LoggedEvent::encode(notification::from_telemetry(telemetry)));
 }
