@@ -53,9 +53,9 @@ impl EventArgs {
                 .unwrap_or_else(|| listening.to_string()),
             retry: RetryPolicy {
                 max_attempts: self.event_max_attempts.max(1),
-                initial_backoff: Duration::from_millis(self.event_retry_ms),
+                initial_backoff: Duration::from_millis(self.event_retry_ms.max(1)),
                 max_backoff: Duration::from_millis(
-                    self.event_retry_max_ms.max(self.event_retry_ms),
+                    self.event_retry_max_ms.max(self.event_retry_ms).max(1),
                 ),
                 attempt_timeout: Duration::from_millis(self.event_timeout_ms.max(1)),
             },
