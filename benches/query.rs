@@ -188,6 +188,19 @@ fn main() {
         buf.clear();
         std::hint::black_box(engine.graph().write_twin_json(id, &mut buf));
     });
+    let json_bytes: usize = twin_ids
+        .iter()
+        .take(10_000)
+        .map(|id| {
+            buf.clear();
+            engine.graph().write_twin_json(id, &mut buf);
+            buf.len()
+        })
+        .sum();
+    println!(
+        "get by id: {} bytes of JSON per twin on average",
+        json_bytes / 10_000
+    );
     let get_value = Stats::measure(twin_ids.iter().cycle().take(100_000), |id| {
         let bytes = engine
             .graph()
@@ -294,6 +307,9 @@ fn main() {
         std::hint::black_box(run(&engine, &q_name(s)));
     });
     let name_rows = run(&engine, &q_name(&server_names[0])).0;
+    let parse_only = Stats::measure(server_names.iter(), |s| {
+        std::hint::black_box(twinscape_query::parse(&q_name(s)).is_ok());
+    });
 
     // ----- SQLite ----------------------------------------------------------
     println!("loading SQLite (in memory)…");
@@ -529,6 +545,12 @@ fn main() {
         target: "≤ 1 ms".into(),
         engine: name_indexed,
         sqlite: Some(s_name),
+    });
+    rows.push(Row {
+        name: "  of which parsing the query text".into(),
+        target: String::new(),
+        engine: parse_only,
+        sqlite: None,
     });
     rows.push(Row {
         name: "  same, unindexed".into(),
