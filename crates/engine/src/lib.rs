@@ -281,7 +281,10 @@ impl Engine {
     /// (replicas applying deltas).
     pub fn restore_twin(&mut self, doc: &Json) -> Result<(), GraphError> {
         let id = doc.get("$dtId").and_then(Json::as_str).unwrap_or_default();
-        let before = self.graph.slot_of(id).map(|s| (s, self.index.keys_of(&self.graph, s)));
+        let before = self
+            .graph
+            .slot_of(id)
+            .map(|s| (s, self.index.keys_of(&self.graph, s)));
         let models = RegistryModels(&self.registry);
         let slot = self.graph.restore_twin(&models, doc)?;
         let keys = before.map(|(_, k)| k).unwrap_or_default();
