@@ -174,6 +174,9 @@ fn now(tick: u32) -> Timestamp {
     Timestamp::parse(&format!("2025-03-01T12:00:{:02}Z", tick % 60)).unwrap_or(Timestamp(0))
 }
 
+/// The properties a test engine may index.
+const INDEXABLE: [&str; 6] = ["val", "name", "level", "flag", "tag", "arr"];
+
 struct World {
     engine: Engine,
     tick: u32,
@@ -182,8 +185,7 @@ struct World {
 
 impl World {
     fn new(r: &mut Rng) -> World {
-        let indexable = ["val", "name", "level", "flag", "tag", "arr"];
-        let indexed: Vec<String> = indexable
+        let indexed: Vec<String> = INDEXABLE
             .iter()
             .filter(|_| r.chance(40))
             .map(|s| s.to_string())
@@ -375,12 +377,21 @@ impl World {
     }
 
     fn random_write(&mut self, r: &mut Rng) {
-        match r.below(10) {
-            0..=3 => self.patch(r),
-            4 => self.delete_twin(r),
-            5 => self.delete_rel(r),
-            6 | 7 => self.create_rel(r),
-            _ => self.create_twin(r),
+        match r.below(21) {
+            0..=7 => self.patch(r),
+            8 | 9 => self.delete_twin(r),
+            10 | 11 => self.delete_rel(r),
+            12..=15 => self.create_rel(r),
+            16..=19 => self.create_twin(r),
+            // Other indexes, built over the twins already there.
+            _ => {
+                let props: Vec<String> = INDEXABLE
+                    .iter()
+                    .filter(|_| r.chance(40))
+                    .map(|s| s.to_string())
+                    .collect();
+                self.engine.set_indexed_properties(&props);
+            }
         }
     }
 
