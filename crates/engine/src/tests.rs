@@ -540,3 +540,23 @@ fn bulk_import_validates_and_answers_like_create() {
             .is_err()
     );
 }
+
+#[test]
+fn the_planner_takes_the_smaller_of_model_and_property_index() {
+    let mut e = demo_engine(&[]);
+    let text = "SELECT * FROM DIGITALTWINS T WHERE IS_OF_MODEL(T, 'dtmi:twinscape:demo:Room;1') AND T.temperature > 22.5";
+    let before = q(&e, text);
+    assert_eq!(e.explain(text).unwrap(), "model index (18 candidates)");
+    e.set_indexed_properties(&["temperature".to_string()]);
+    let explained = e.explain(text).unwrap();
+    assert!(
+        explained.starts_with("property index") && !explained.contains("(18 "),
+        "{explained}"
+    );
+    assert_eq!(ids(&q(&e, text), None), ids(&before, None));
+    // A range wider than the model's twins: the model index stays.
+    let wide = "SELECT * FROM DIGITALTWINS T WHERE IS_OF_MODEL(T, 'dtmi:twinscape:demo:Room;1') AND T.temperature > -100";
+    assert_eq!(e.explain(wide).unwrap(), "model index (18 candidates)");
+    // Pages of 7 agree whatever each page's plan.
+    assert_eq!(q(&e, wide).len(), 18);
+}
