@@ -1,5 +1,6 @@
 //! Layout, navigation and pages.
 
+use crate::explorer::ExplorerPage;
 use crate::scene_viewer::SceneViewer;
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
@@ -8,6 +9,7 @@ use leptos_router::path;
 
 #[component]
 pub fn App() -> impl IntoView {
+    crate::live::provide_live(crate::api_token());
     view! {
         <Router>
             <header class="topbar">
@@ -37,16 +39,6 @@ fn ScenesPage() -> impl IntoView {
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| twinscape_protocol::DEMO_MODEL_PATH.to_string());
     view! { <SceneViewer model_url=model/> }
-}
-
-#[component]
-fn ExplorerPage() -> impl IntoView {
-    view! {
-        <section class="placeholder" id="explorer">
-            <h1>"Explorer"</h1>
-            <p>"Models, the twin graph, queries and the property editor will live here."</p>
-        </section>
-    }
 }
 
 #[component]

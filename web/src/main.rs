@@ -6,6 +6,8 @@
 
 mod app;
 mod color;
+mod explorer;
+mod live;
 mod scene_viewer;
 
 use std::sync::Mutex;
@@ -13,6 +15,23 @@ use std::sync::Mutex;
 /// The message of a panic (e.g. inside the 3D viewer), for the UI to show
 /// instead of a frozen canvas.
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// The bearer token for API calls, if the page was given one
+/// (`?token=` once, then kept in session storage).
+pub fn api_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let storage = window.session_storage().ok().flatten();
+    let from_url = window
+        .location()
+        .search()
+        .ok()
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+        .and_then(|p| p.get("token"));
+    if let (Some(t), Some(st)) = (&from_url, &storage) {
+        let _ = st.set_item("twinscape-token", t);
+    }
+    from_url.or_else(|| storage.and_then(|st| st.get_item("twinscape-token").ok().flatten()))
+}
 
 /// Takes the message of a panic that happened since the last call.
 pub fn take_panic() -> Option<String> {

@@ -79,6 +79,20 @@ impl ViewerUi {
     }
 }
 
+/// Blue at 18 °C, green at 21 °C, red at 24 °C, in 0.5 °C steps so that
+/// rooms share a few materials.
+pub fn temperature_color(t: f64) -> [f32; 4] {
+    let t = ((t * 2.0).round() / 2.0).clamp(18.0, 24.0);
+    let (cold, ok, hot) = ([0.20, 0.45, 0.95], [0.30, 0.75, 0.35], [0.92, 0.25, 0.20]);
+    let (a, b, f) = if t <= 21.0 {
+        (cold, ok, (t - 18.0) / 3.0)
+    } else {
+        (ok, hot, (t - 21.0) / 3.0)
+    };
+    let mix = |i: usize| (a[i] + (b[i] - a[i]) * f) as f32;
+    [mix(0), mix(1), mix(2), 1.0]
+}
+
 fn fmt_ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.0}")).unwrap_or_default()
 }
@@ -122,6 +136,33 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
         }
     };
     let fit_link = link.clone();
+
+    // Colour rooms (any element whose twin has a temperature) by their live
+    // temperature: one effect per element, fed by that twin's property memo,
+    // so a delta recolours only the elements it touches.
+    let live = crate::live::use_live();
+    let by_temperature = RwSignal::new(true);
+    let color_link = link.clone();
+    Effect::new(move |_| {
+        let on = by_temperature.get();
+        for e in ui.elements.get() {
+            let temperature = live.prop(&e.name, "temperature");
+            let (link, name) = (color_link.clone(), e.name.clone());
+            Effect::new(move |_| {
+                let rgba = temperature
+                    .get()
+                    .and_then(|v| v.as_f64())
+                    .filter(|_| on)
+                    .map(temperature_color);
+                if rgba.is_some() || !on {
+                    link.send(ViewerCommand::SetColor {
+                        name: name.clone(),
+                        rgba,
+                    });
+                }
+            });
+        }
+    });
 
     view! {
         <div class="scene-layout">
@@ -186,6 +227,12 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
                             "Reset"
                         </button>
                     </div>
+                    <label class="toggle">
+                        <input type="checkbox" id="color-by-temperature"
+                            prop:checked=move || by_temperature.get()
+                            on:change=move |ev| by_temperature.set(event_target_checked(&ev))/>
+                        " Colour rooms by live temperature"
+                    </label>
                     <button
                         class="fit"
                         id="fit-view"

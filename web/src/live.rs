@@ -1,0 +1,304 @@
+//! The live replica: a copy of the server's graph in this page, kept in step
+//! over the live feed (`/live`), with fine-grained signals for components.
+//!
+//! The replica is a real [`twinscape_engine::Engine`]: queries run here with
+//! no round trip. Components read one twin with [`Live::twin`] or one
+//! property with [`Live::prop`]; only the signals of twins a delta touches
+//! are notified, and a property memo only when its value changes.
+
+use futures::{SinkExt, StreamExt};
+use gloo_net::websocket::{Message, futures::WebSocket};
+use leptos::prelude::*;
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use twinscape_engine::{Engine, QueryOptions};
+use twinscape_protocol::live::{ClientMessage, DeltaOp, LIVE_PATH, Resume, ServerMessage};
+
+/// Where the replica stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveStatus {
+    Connecting,
+    /// Receiving a snapshot.
+    Syncing,
+    /// In step with the server at this sequence number.
+    Live(u64),
+    /// The connection dropped; retrying.
+    Disconnected(String),
+}
+
+impl LiveStatus {
+    pub fn label(&self) -> String {
+        match self {
+            LiveStatus::Connecting => "connecting".into(),
+            LiveStatus::Syncing => "syncing".into(),
+            LiveStatus::Live(_) => "live".into(),
+            LiveStatus::Disconnected(_) => "disconnected".into(),
+        }
+    }
+}
+
+/// The replica and its signals. Cheap to copy; provided as context.
+#[derive(Clone, Copy)]
+pub struct Live {
+    engine: StoredValue<Engine, LocalStorage>,
+    twins: StoredValue<HashMap<String, RwSignal<Option<Json>>>, LocalStorage>,
+    /// Bumped after every snapshot and delta: for views over the whole graph.
+    pub version: RwSignal<u64>,
+    pub status: RwSignal<LiveStatus>,
+    /// Last applied sequence number.
+    pub seq: RwSignal<u64>,
+    epoch: StoredValue<Option<String>, LocalStorage>,
+}
+
+impl Live {
+    fn new() -> Live {
+        Live {
+            engine: StoredValue::new_local(Engine::default()),
+            twins: StoredValue::new_local(HashMap::new()),
+            version: RwSignal::new(0),
+            status: RwSignal::new(LiveStatus::Connecting),
+            seq: RwSignal::new(0),
+            epoch: StoredValue::new_local(None),
+        }
+    }
+
+    /// The twin `id` as a signal (`None` while it does not exist).
+    pub fn twin(&self, id: &str) -> Signal<Option<Json>> {
+        let existing = self.twins.with_value(|m| m.get(id).copied());
+        let sig = match existing {
+            Some(s) => s,
+            None => {
+                let current = self.engine.with_value(|e| e.graph().twin_json(id));
+                let s = RwSignal::new(current);
+                self.twins.update_value(|m| {
+                    m.insert(id.to_string(), s);
+                });
+                s
+            }
+        };
+        sig.into()
+    }
+
+    /// One property of a twin (a path such as `temperature` or
+    /// `thermostat/setpoint`); notifies only when the value changes.
+    pub fn prop(&self, id: &str, path: &str) -> Memo<Option<Json>> {
+        let twin = self.twin(id);
+        let segments: Vec<String> = path.split('/').map(str::to_string).collect();
+        Memo::new(move |_| {
+            twin.with(|t| {
+                let mut v = t.as_ref()?;
+                for s in &segments {
+                    v = v.get(s)?;
+                }
+                Some(v.clone())
+            })
+        })
+    }
+
+    /// Runs a query on the replica (all pages).
+    pub fn query(&self, text: &str) -> Result<Vec<Json>, String> {
+        self.engine.with_value(|e| {
+            let mut out = Vec::new();
+            let mut opts = QueryOptions {
+                page_size: Some(1000),
+                continuation: None,
+            };
+            loop {
+                let page = e.query(text, &opts).map_err(|err| err.to_string())?;
+                out.extend(page.items);
+                match page.continuation {
+                    Some(c) => opts.continuation = Some(c),
+                    None => return Ok(out),
+                }
+            }
+        })
+    }
+
+    /// Reads the replica's engine.
+    pub fn with_engine<R>(&self, f: impl FnOnce(&Engine) -> R) -> R {
+        self.engine.with_value(f)
+    }
+
+    fn notify(&self, id: &str) {
+        if let Some(sig) = self.twins.with_value(|m| m.get(id).copied()) {
+            let doc = self.engine.with_value(|e| e.graph().twin_json(id));
+            sig.set(doc);
+        }
+    }
+
+    fn notify_all(&self) {
+        let sigs: Vec<(String, RwSignal<Option<Json>>)> = self
+            .twins
+            .with_value(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect());
+        for (id, sig) in sigs {
+            let doc = self.engine.with_value(|e| e.graph().twin_json(&id));
+            sig.set(doc);
+        }
+    }
+
+    fn apply(&self, ops: Vec<DeltaOp>) {
+        let mut touched = Vec::new();
+        self.engine.update_value(|e| {
+            for op in ops {
+                match op {
+                    DeltaOp::PutTwin { twin } => {
+                        if let Some(id) = twin.get("$dtId").and_then(Json::as_str) {
+                            touched.push(id.to_string());
+                        }
+                        let _ = e.restore_twin(&twin);
+                    }
+                    DeltaOp::DeleteTwin { id } => {
+                        e.forget_twin(&id);
+                        touched.push(id);
+                    }
+                    DeltaOp::PutRelationship { relationship } => {
+                        let _ = e.restore_relationship(&relationship);
+                    }
+                    DeltaOp::DeleteRelationship { source, id } => {
+                        e.forget_relationship(&source, &id);
+                    }
+                    DeltaOp::PutModel {
+                        model,
+                        decommissioned,
+                    } => {
+                        let id = model
+                            .get("@id")
+                            .and_then(Json::as_str)
+                            .unwrap_or_default()
+                            .to_string();
+                        if e.registry().get(&id).is_none() {
+                            let _ = e.add_models(std::slice::from_ref(&model));
+                        }
+                        if decommissioned {
+                            let _ = e.decommission_model(&id);
+                        }
+                    }
+                    DeltaOp::DeleteModel { id } => {
+                        let _ = e.delete_model(&id);
+                    }
+                }
+            }
+        });
+        for id in touched {
+            self.notify(&id);
+        }
+    }
+
+    fn handle(&self, msg: ServerMessage) {
+        match msg {
+            ServerMessage::Welcome { epoch, .. } => {
+                if self.epoch.get_value().as_deref() != Some(epoch.as_str()) {
+                    self.epoch.set_value(Some(epoch));
+                }
+            }
+            ServerMessage::Reset { .. } => {
+                self.engine.update_value(Engine::clear);
+                self.status.set(LiveStatus::Syncing);
+            }
+            ServerMessage::Snapshot {
+                models,
+                twins,
+                relationships,
+                ..
+            } => {
+                if self.status.get_untracked() != LiveStatus::Syncing {
+                    // The first chunk of a new snapshot: start from empty.
+                    self.engine.update_value(Engine::clear);
+                    self.status.set(LiveStatus::Syncing);
+                }
+                self.engine.update_value(|e| {
+                    if !models.is_empty() {
+                        let _ = e.load_models(&models);
+                    }
+                    for t in &twins {
+                        let _ = e.restore_twin(t);
+                    }
+                    for r in &relationships {
+                        let _ = e.restore_relationship(r);
+                    }
+                });
+            }
+            ServerMessage::SnapshotEnd { seq } => {
+                self.seq.set(seq);
+                self.status.set(LiveStatus::Live(seq));
+                self.notify_all();
+                self.version.update(|v| *v += 1);
+            }
+            ServerMessage::Delta { seq, ops } => {
+                self.apply(ops);
+                self.seq.set(seq);
+                self.status.set(LiveStatus::Live(seq));
+                self.version.update(|v| *v += 1);
+            }
+            ServerMessage::Pong => {}
+            ServerMessage::Error { message, .. } => {
+                self.status.set(LiveStatus::Disconnected(message))
+            }
+        }
+    }
+}
+
+fn live_url() -> Option<String> {
+    let loc = web_sys::window()?.location();
+    let scheme = if loc.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}{LIVE_PATH}", loc.host().ok()?))
+}
+
+/// Connects (and reconnects, resuming where it left off) until the page closes.
+async fn run(live: Live, token: Option<String>) {
+    let mut backoff_ms = 500u32;
+    loop {
+        let Some(url) = live_url() else { return };
+        live.status.set(LiveStatus::Connecting);
+        match WebSocket::open(&url) {
+            Ok(ws) => {
+                let (mut tx, mut rx) = ws.split();
+                let resume = live.epoch.get_value().map(|epoch| Resume {
+                    epoch,
+                    seq: live.seq.get_untracked(),
+                });
+                let hello = ClientMessage::Hello {
+                    resume,
+                    query: None,
+                    token: token.clone(),
+                };
+                let text = serde_json::to_string(&hello).unwrap_or_default();
+                if tx.send(Message::Text(text)).await.is_ok() {
+                    backoff_ms = 500;
+                    while let Some(msg) = rx.next().await {
+                        let text = match msg {
+                            Ok(Message::Text(t)) => t,
+                            Ok(Message::Bytes(b)) => String::from_utf8_lossy(&b).into_owned(),
+                            Err(_) => break,
+                        };
+                        if let Ok(m) = serde_json::from_str::<ServerMessage>(&text) {
+                            live.handle(m);
+                        }
+                    }
+                }
+                live.status
+                    .set(LiveStatus::Disconnected("the connection closed".into()));
+            }
+            Err(e) => live.status.set(LiveStatus::Disconnected(e.to_string())),
+        }
+        gloo_timers::future::TimeoutFuture::new(backoff_ms).await;
+        backoff_ms = (backoff_ms * 2).min(10_000);
+    }
+}
+
+/// Starts the replica and provides it as context.
+pub fn provide_live(token: Option<String>) -> Live {
+    let live = Live::new();
+    provide_context(live);
+    wasm_bindgen_futures::spawn_local(run(live, token));
+    live
+}
+
+/// The replica from context.
+pub fn use_live() -> Live {
+    expect_context::<Live>()
+}
