@@ -31,14 +31,24 @@ fn dist_dir() -> std::path::PathBuf {
 /// Loads the demo building's models, twins and relationships over REST.
 fn seed_demo(server: &Server) {
     use twinscape_demo::twins as demo;
-    let r = server.api("POST", "/models", Some(&serde_json::Value::Array(demo::models())), &[]);
+    let r = server.api(
+        "POST",
+        "/models",
+        Some(&serde_json::Value::Array(demo::models())),
+        &[],
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     for t in demo::twins() {
         let r = server.api("PUT", &format!("/digitaltwins/{}", t.id), Some(&t.doc), &[]);
         assert_eq!(r.status, 200, "{}: {}", t.id, r.text());
     }
     for rel in demo::relationships() {
-        let r = server.api("PUT", &format!("/digitaltwins/{}/relationships/{}", rel.source, rel.id), Some(&rel.doc), &[]);
+        let r = server.api(
+            "PUT",
+            &format!("/digitaltwins/{}/relationships/{}", rel.source, rel.id),
+            Some(&rel.doc),
+            &[],
+        );
         assert_eq!(r.status, 200, "{}: {}", rel.id, r.text());
     }
 }
@@ -383,30 +393,77 @@ async fn the_app_shows_picks_and_recolours_the_demo_building() {
         .await;
 
     // --- The live replica: a patch through REST shows up in the page -------
-    page.client.goto(&server.url("/explorer?twin=Room101")).await.expect("open the explorer");
-    page.wait_attr("#live-status", "data-status", Duration::from_secs(60), |s| s == "live").await;
-    let twins = page.attr("#live-status", "data-twins").await.unwrap_or_default();
+    page.client
+        .goto(&server.url("/explorer?twin=Room101"))
+        .await
+        .expect("open the explorer");
+    page.wait_attr(
+        "#live-status",
+        "data-status",
+        Duration::from_secs(60),
+        |s| s == "live",
+    )
+    .await;
+    let twins = page
+        .attr("#live-status", "data-twins")
+        .await
+        .unwrap_or_default();
     assert_eq!(twins, twinscape_demo::twins::twins().len().to_string());
     let before = page
-        .wait_attr("#twin-panel [data-prop='temperature']", "data-value", Duration::from_secs(10), |t| !t.is_empty())
+        .wait_attr(
+            "#twin-panel [data-prop='temperature']",
+            "data-value",
+            Duration::from_secs(10),
+            |t| !t.is_empty(),
+        )
         .await;
     assert_ne!(before, "30.5");
     let patch = serde_json::json!([{"op": "replace", "path": "/temperature", "value": 30.5}]);
     let r = server.api("PATCH", "/digitaltwins/Room101", Some(&patch), &[]);
     assert_eq!(r.status, 204, "{}", r.text());
     let t0 = Instant::now();
-    page.wait_attr("#twin-panel [data-prop='temperature']", "data-value", Duration::from_secs(10), |t| t == "30.5")
-        .await;
-    println!("REST patch → replica in the page: {} ms (polling every 100 ms)", t0.elapsed().as_millis());
+    page.wait_attr(
+        "#twin-panel [data-prop='temperature']",
+        "data-value",
+        Duration::from_secs(10),
+        |t| t == "30.5",
+    )
+    .await;
+    println!(
+        "REST patch → replica in the page: {} ms (polling every 100 ms)",
+        t0.elapsed().as_millis()
+    );
     // Queries run on the replica in the page.
-    let q = page.client.find(Locator::Id("query-text")).await.expect("query box");
+    let q = page
+        .client
+        .find(Locator::Id("query-text"))
+        .await
+        .expect("query box");
     q.clear().await.expect("clear");
-    q.send_keys("SELECT * FROM DIGITALTWINS T WHERE T.temperature > 30").await.expect("type");
-    page.client.find(Locator::Id("run-query")).await.expect("run").click().await.expect("click run");
-    page.wait_attr("#query-count", "data-count", Duration::from_secs(10), |c| c == "1").await;
-    let rows = page.client.find_all(Locator::Css("#query-results tr.result")).await.expect("rows");
+    q.send_keys("SELECT * FROM DIGITALTWINS T WHERE T.temperature > 30")
+        .await
+        .expect("type");
+    page.client
+        .find(Locator::Id("run-query"))
+        .await
+        .expect("run")
+        .click()
+        .await
+        .expect("click run");
+    page.wait_attr("#query-count", "data-count", Duration::from_secs(10), |c| {
+        c == "1"
+    })
+    .await;
+    let rows = page
+        .client
+        .find_all(Locator::Css("#query-results tr.result"))
+        .await
+        .expect("rows");
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].attr("data-twin").await.ok().flatten().as_deref(), Some("Room101"));
+    assert_eq!(
+        rows[0].attr("data-twin").await.ok().flatten().as_deref(),
+        Some("Room101")
+    );
     page.save("06-explorer-live").await;
 
     // --- A missing or broken model shows an error, not a blank canvas --------

@@ -51,18 +51,29 @@ pub enum ClientMessage {
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum DeltaOp {
     /// A twin was created or changed: its whole stored document.
-    PutTwin { twin: Value },
-    DeleteTwin { id: String },
+    PutTwin {
+        twin: Value,
+    },
+    DeleteTwin {
+        id: String,
+    },
     /// A relationship was created or changed: its stored document.
-    PutRelationship { relationship: Value },
-    DeleteRelationship { source: String, id: String },
+    PutRelationship {
+        relationship: Value,
+    },
+    DeleteRelationship {
+        source: String,
+        id: String,
+    },
     /// A model was uploaded or changed (decommissioned).
     PutModel {
         model: Value,
         #[serde(default)]
         decommissioned: bool,
     },
-    DeleteModel { id: String },
+    DeleteModel {
+        id: String,
+    },
 }
 
 /// Messages from the server.
@@ -70,9 +81,14 @@ pub enum DeltaOp {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ServerMessage {
     /// Sent first: who the server is.
-    Welcome { epoch: String, server: String },
+    Welcome {
+        epoch: String,
+        server: String,
+    },
     /// Drop the replica: a fresh snapshot follows.
-    Reset { reason: String },
+    Reset {
+        reason: String,
+    },
     /// Part of a snapshot taken at `seq` (models first, then twins, then relationships).
     Snapshot {
         seq: u64,
@@ -84,12 +100,20 @@ pub enum ServerMessage {
         relationships: Vec<Value>,
     },
     /// The snapshot is complete: the replica now equals the graph at `seq`.
-    SnapshotEnd { seq: u64 },
+    SnapshotEnd {
+        seq: u64,
+    },
     /// Changes committed at `seq` (one write's changes share a message).
-    Delta { seq: u64, ops: Vec<DeltaOp> },
+    Delta {
+        seq: u64,
+        ops: Vec<DeltaOp>,
+    },
     Pong,
     /// The session cannot continue (bad hello, auth); the socket closes.
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 #[cfg(test)]
@@ -99,14 +123,40 @@ mod tests {
 
     #[test]
     fn messages_have_stable_json_shapes() {
-        let hello: ClientMessage = serde_json::from_value(json!({"type": "hello", "resume": {"epoch": "e1", "seq": 7}})).unwrap();
-        assert_eq!(hello, ClientMessage::Hello { resume: Some(Resume { epoch: "e1".into(), seq: 7 }), query: None, token: None });
-        let d = ServerMessage::Delta { seq: 3, ops: vec![DeltaOp::DeleteRelationship { source: "a".into(), id: "r".into() }] };
+        let hello: ClientMessage =
+            serde_json::from_value(json!({"type": "hello", "resume": {"epoch": "e1", "seq": 7}}))
+                .unwrap();
+        assert_eq!(
+            hello,
+            ClientMessage::Hello {
+                resume: Some(Resume {
+                    epoch: "e1".into(),
+                    seq: 7
+                }),
+                query: None,
+                token: None
+            }
+        );
+        let d = ServerMessage::Delta {
+            seq: 3,
+            ops: vec![DeltaOp::DeleteRelationship {
+                source: "a".into(),
+                id: "r".into(),
+            }],
+        };
         assert_eq!(
             serde_json::to_value(&d).unwrap(),
             json!({"type": "delta", "seq": 3, "ops": [{"op": "deleteRelationship", "source": "a", "id": "r"}]})
         );
-        let s = ServerMessage::Snapshot { seq: 1, models: vec![], twins: vec![json!({"$dtId": "x"})], relationships: vec![] };
-        assert_eq!(serde_json::to_value(&s).unwrap(), json!({"type": "snapshot", "seq": 1, "twins": [{"$dtId": "x"}]}));
+        let s = ServerMessage::Snapshot {
+            seq: 1,
+            models: vec![],
+            twins: vec![json!({"$dtId": "x"})],
+            relationships: vec![],
+        };
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            json!({"type": "snapshot", "seq": 1, "twins": [{"$dtId": "x"}]})
+        );
     }
 }

@@ -38,8 +38,16 @@ impl TwinGraph {
     /// Puts a stored relationship in place, replacing one with the same
     /// source and id. Both twins must be present.
     pub fn restore_relationship(&mut self, doc: &Json) -> Result<u32, GraphError> {
-        let source_id = doc.get("$sourceId").and_then(Json::as_str).unwrap_or_default().to_string();
-        let rel_id = doc.get("$relationshipId").and_then(Json::as_str).unwrap_or_default().to_string();
+        let source_id = doc
+            .get("$sourceId")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let rel_id = doc
+            .get("$relationshipId")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
         self.forget_relationship(&source_id, &rel_id);
         self.load_relationship(doc)
     }
@@ -93,7 +101,10 @@ mod tests {
         rel2["w"] = json!(5);
         g.restore_relationship(&rel2).unwrap();
         assert_eq!(g.relationship_count(), 1);
-        assert_eq!(g.relationship_json(g.relationship("a", "r").unwrap())["w"], 5);
+        assert_eq!(
+            g.relationship_json(g.relationship("a", "r").unwrap())["w"],
+            5
+        );
         // Forgetting a twin drops its relationships.
         assert!(g.forget_twin("b"));
         assert_eq!(g.relationship_count(), 0);
