@@ -17,7 +17,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// One keep-alive HTTP/1.1 connection.
@@ -30,11 +33,20 @@ impl Conn {
     async fn open(addr: &str) -> std::io::Result<Conn> {
         let s = TcpStream::connect(addr).await?;
         s.set_nodelay(true)?;
-        Ok(Conn { stream: BufReader::new(s), host: addr.to_string() })
+        Ok(Conn {
+            stream: BufReader::new(s),
+            host: addr.to_string(),
+        })
     }
 
     /// Sends a request and returns the status.
-    async fn call(&mut self, method: &str, path: &str, content_type: &str, body: &[u8]) -> std::io::Result<u16> {
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> std::io::Result<u16> {
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             self.host,
@@ -45,7 +57,11 @@ impl Conn {
         s.write_all(body).await?;
         let mut line = String::new();
         self.stream.read_line(&mut line).await?;
-        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let mut len = 0usize;
         loop {
             line.clear();
@@ -94,7 +110,11 @@ async fn run_phase(
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
                 let (method, path, body) = make((rng as usize) % twins, n);
-                let ct = if method == "PATCH" { "application/json-patch+json" } else { "application/json" };
+                let ct = if method == "PATCH" {
+                    "application/json-patch+json"
+                } else {
+                    "application/json"
+                };
                 let t = Instant::now();
                 match conn.call(&method, &path, ct, &body).await {
                     Ok(s) if (200..300).contains(&s) => {}
@@ -112,7 +132,13 @@ async fn run_phase(
     }
     tokio::time::sleep(Duration::from_secs(secs)).await;
     stop.store(true, Ordering::Relaxed);
-    let mut phase = Phase { name, requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    let mut phase = Phase {
+        name,
+        requests: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
     for t in tasks {
         if let Ok((n, e, lat)) = t.await {
             phase.requests += n;
@@ -126,12 +152,23 @@ async fn run_phase(
 }
 
 fn get_twin(i: usize, _n: u64) -> (String, String, Vec<u8>) {
-    ("GET".into(), format!("/digitaltwins/t{i}?api-version=2023-10-31"), Vec::new())
+    (
+        "GET".into(),
+        format!("/digitaltwins/t{i}?api-version=2023-10-31"),
+        Vec::new(),
+    )
 }
 
 fn patch_twin(i: usize, n: u64) -> (String, String, Vec<u8>) {
-    let body = format!("[{{\"op\":\"replace\",\"path\":\"/temperature\",\"value\":{}.5}}]", n % 40);
-    ("PATCH".into(), format!("/digitaltwins/t{i}?api-version=2023-10-31"), body.into_bytes())
+    let body = format!(
+        "[{{\"op\":\"replace\",\"path\":\"/temperature\",\"value\":{}.5}}]",
+        n % 40
+    );
+    (
+        "PATCH".into(),
+        format!("/digitaltwins/t{i}?api-version=2023-10-31"),
+        body.into_bytes(),
+    )
 }
 
 fn main() {
@@ -140,12 +177,26 @@ fn main() {
     let twins = env_or("TWINSCAPE_LOAD_TWINS", 10_000);
     let data = tempfile::tempdir().expect("temp dir");
     let bin = env!("CARGO_BIN_EXE_twinscape");
-    let help = Command::new(bin).args(["serve", "--help"]).output().expect("twinscape");
-    let mut args = vec!["serve".to_string(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data.path().display().to_string()];
+    let help = Command::new(bin)
+        .args(["serve", "--help"])
+        .output()
+        .expect("twinscape");
+    let mut args = vec![
+        "serve".to_string(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--data-dir".into(),
+        data.path().display().to_string(),
+    ];
     if String::from_utf8_lossy(&help.stdout).contains("--auth") {
         args.extend(["--auth".into(), "none".into()]);
     }
-    let mut child = Command::new(bin).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn server");
+    let mut child = Command::new(bin)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
     let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     let addr = loop {
@@ -159,7 +210,10 @@ fn main() {
     };
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let mut c = Conn::open(&addr).await.expect("connect");
         let model = serde_json::json!([{

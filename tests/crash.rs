@@ -38,7 +38,10 @@ struct Acked {
 fn acknowledged_writes_survive_kill_9() {
     for round in 0..3 {
         let server = Server::start(None);
-        assert_eq!(server.api("POST", "/models", Some(&model()), &[]).status, 201);
+        assert_eq!(
+            server.api("POST", "/models", Some(&model()), &[]).status,
+            201
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let server = Arc::new(server);
         let writers: Vec<_> = (0..8)
@@ -90,28 +93,48 @@ fn acknowledged_writes_survive_kill_9() {
             Err(_) => panic!("writers still hold the server"),
         };
         let total: usize = acked.iter().map(|a| a.created.len()).sum();
-        assert!(total > 20, "the load was too light to test anything ({total} acknowledged creations)");
+        assert!(
+            total > 20,
+            "the load was too light to test anything ({total} acknowledged creations)"
+        );
 
         let server = Server::start_in(dir, None);
         for (w, a) in acked.iter().enumerate() {
             for id in &a.created {
                 let r = server.api("GET", &format!("/digitaltwins/{id}"), None, &[]);
-                assert_eq!(r.status, 200, "round {round}: acknowledged twin {id} is missing");
+                assert_eq!(
+                    r.status, 200,
+                    "round {round}: acknowledged twin {id} is missing"
+                );
                 let t = r.json();
                 assert_eq!(t["a"], t["b"], "{t}");
                 assert_eq!(t["c"], json!(t["a"].as_i64().unwrap().to_string()), "{t}");
             }
             if let Some(n) = a.counter {
-                let t = server.api("GET", &format!("/digitaltwins/w{w}"), None, &[]).json();
+                let t = server
+                    .api("GET", &format!("/digitaltwins/w{w}"), None, &[])
+                    .json();
                 let a_now = t["a"].as_i64().unwrap();
                 // The last acknowledged patch, or the one in flight when the server died.
-                assert!(a_now == n || a_now == n + 1, "round {round}: w{w} is at {a_now}, acknowledged {n}");
+                assert!(
+                    a_now == n || a_now == n + 1,
+                    "round {round}: w{w} is at {a_now}, acknowledged {n}"
+                );
                 assert_eq!(t["a"], t["b"], "a patch was applied in part: {t}");
-                assert_eq!(t["c"], json!(a_now.to_string()), "a patch was applied in part: {t}");
+                assert_eq!(
+                    t["c"],
+                    json!(a_now.to_string()),
+                    "a patch was applied in part: {t}"
+                );
             }
         }
         // The store still takes writes after the restart.
-        let r = server.api("PUT", "/digitaltwins/after", Some(&json!({"$metadata": {"$model": MODEL}, "a": 1})), &[]);
+        let r = server.api(
+            "PUT",
+            "/digitaltwins/after",
+            Some(&json!({"$metadata": {"$model": MODEL}, "a": 1})),
+            &[],
+        );
         assert_eq!(r.status, 200, "{}", r.text());
     }
 }

@@ -20,13 +20,22 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
             upload_models(world, batch, &demo::models())?;
             let t = now();
             for twin in demo::twins() {
-                let change = world.engine.create_or_replace_twin(&twin.id, &twin.doc, &Precondition::None, t)?;
+                let change = world.engine.create_or_replace_twin(
+                    &twin.id,
+                    &twin.doc,
+                    &Precondition::None,
+                    t,
+                )?;
                 change_batch(&change, batch);
             }
             for r in demo::relationships() {
-                let change = world
-                    .engine
-                    .create_or_replace_relationship(&r.source, &r.id, &r.doc, &Precondition::None, t)?;
+                let change = world.engine.create_or_replace_relationship(
+                    &r.source,
+                    &r.id,
+                    &r.doc,
+                    &Precondition::None,
+                    t,
+                )?;
                 change_batch(&change, batch);
             }
             Ok(())
@@ -76,16 +85,34 @@ pub fn simulate(state: Arc<AppState>, period: Duration) {
                             .and_then(|d| d["temperature"].as_f64())
                             .unwrap_or(21.0);
                         let value = ((current + step).clamp(17.0, 27.0) * 10.0).round() / 10.0;
-                        let patch = json!([{"op": "replace", "path": "/temperature", "value": value}]);
-                        if let Ok(change) = world.engine.update_twin(&room, &patch, &Precondition::None, t) {
+                        let patch =
+                            json!([{"op": "replace", "path": "/temperature", "value": value}]);
+                        if let Ok(change) =
+                            world
+                                .engine
+                                .update_twin(&room, &patch, &Precondition::None, t)
+                        {
                             change_batch(&change, batch);
                         }
                         if flip {
                             let ahu = "Roof_AHU2";
-                            let status = world.engine.graph().twin_json(ahu).and_then(|d| d["status"].as_str().map(str::to_string));
-                            let next_status = if status.as_deref() == Some("running") { "fault" } else { "running" };
-                            let patch = json!([{"op": "replace", "path": "/status", "value": next_status}]);
-                            if let Ok(change) = world.engine.update_twin(ahu, &patch, &Precondition::None, t) {
+                            let status = world
+                                .engine
+                                .graph()
+                                .twin_json(ahu)
+                                .and_then(|d| d["status"].as_str().map(str::to_string));
+                            let next_status = if status.as_deref() == Some("running") {
+                                "fault"
+                            } else {
+                                "running"
+                            };
+                            let patch =
+                                json!([{"op": "replace", "path": "/status", "value": next_status}]);
+                            if let Ok(change) =
+                                world
+                                    .engine
+                                    .update_twin(ahu, &patch, &Precondition::None, t)
+                            {
                                 change_batch(&change, batch);
                             }
                         }
