@@ -545,6 +545,33 @@ fn query_with_paging_and_errors() {
     assert_eq!(all.len(), 12);
     all.dedup();
     assert_eq!(all.len(), 12);
+    // The .NET SDK sends only the token with follow-up pages: the token carries the query.
+    let first = s
+        .api(
+            "POST",
+            "/query",
+            Some(&json!({"query": "SELECT * FROM DIGITALTWINS"})),
+            &[("max-items-per-page", "5")],
+        )
+        .json();
+    let token = first["continuationToken"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let next = s
+        .api(
+            "POST",
+            "/query",
+            Some(&json!({"continuationToken": token})),
+            &[],
+        )
+        .json();
+    assert_eq!(
+        next["value"].as_array().unwrap().len(),
+        5,
+        "the token keeps its page size"
+    );
+    assert_ne!(next["value"][0]["$dtId"], first["value"][0]["$dtId"]);
     let r = s.api(
         "POST",
         "/query",

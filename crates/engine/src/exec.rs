@@ -1105,7 +1105,7 @@ impl Engine {
 // ----- execution ------------------------------------------------------------
 
 /// The resume position stored in a continuation token.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Resume {
     /// Slot of the candidate to resume at.
     c: u32,
@@ -1113,6 +1113,11 @@ struct Resume {
     s: u64,
     /// Rows returned in all (for TOP).
     t: u64,
+    /// The query's canonical text: ADT ignores the query of a request that
+    /// carries a continuation token (the .NET SDK sends none), so the token
+    /// must carry it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    q: String,
 }
 
 struct Walk<'e> {
@@ -1403,7 +1408,8 @@ impl<'e> Walk<'e> {
 impl Engine {
     /// Runs a query and returns one page of results.
     pub fn query(&self, text: &str, options: &QueryOptions) -> Result<QueryPage, QueryFailure> {
-        let query = twinscape_query::parse_with_limits(text, &self.config.limits)?;
+        let text = self.effective_query_text(text, options)?;
+        let query = twinscape_query::parse_with_limits(&text, &self.config.limits)?;
         self.execute(&query, options)
     }
 
@@ -1431,8 +1437,29 @@ impl Engine {
         text: &str,
         options: &QueryOptions,
     ) -> Result<QueryPageJson, QueryFailure> {
-        let query = twinscape_query::parse_with_limits(text, &self.config.limits)?;
+        let text = self.effective_query_text(text, options)?;
+        let query = twinscape_query::parse_with_limits(&text, &self.config.limits)?;
         self.execute_json(&query, options)
+    }
+
+    /// The query to run: as ADT does, a continuation token wins over the
+    /// text sent with it, which may be empty.
+    fn effective_query_text(
+        &self,
+        text: &str,
+        options: &QueryOptions,
+    ) -> Result<String, QueryFailure> {
+        let Some(token) = &options.continuation else {
+            return Ok(text.to_string());
+        };
+        let decoded = ContinuationToken::decode(token, &self.config.token_key)?;
+        let resume: Resume =
+            serde_json::from_value(decoded.resume).map_err(|_| TokenError::Malformed)?;
+        if resume.q.is_empty() {
+            Ok(text.to_string())
+        } else {
+            Ok(resume.q)
+        }
     }
 
     /// Runs a parsed query and returns one page of results as JSON text.
@@ -1539,6 +1566,7 @@ impl Engine {
                         c: *slot,
                         s: emitted_here - 1,
                         t: total,
+                        q: String::new(),
                     });
                     return Flow::Stop;
                 }
@@ -1559,13 +1587,15 @@ impl Engine {
                         c: *n,
                         s: 0,
                         t: total,
+                        q: String::new(),
                     });
                 }
                 break;
             }
         }
         let continuation = match next {
-            Some(r) if total < top => {
+            Some(mut r) if total < top => {
+                r.q = query.to_string();
                 let resume = serde_json::to_value(r).unwrap_or(Json::Null);
                 Some(
                     ContinuationToken::new(query, page_size as u32, resume)

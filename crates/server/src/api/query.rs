@@ -39,12 +39,25 @@ pub async fn query(
         page_size: page_size_header(&headers)?,
         continuation,
     };
+    // Rows are written straight to JSON text under the read lock.
     let page = {
         let world = state.world.read();
-        world.engine.query(&text, &options)?
+        world.engine.query_json(&text, &options)?
     };
-    let body = json!({ "value": page.items, "continuationToken": page.continuation });
-    let charge = HeaderValue::from_str(&page.charge.to_string())
+    let mut body = Vec::with_capacity(page.items.len() + 64);
+    body.extend_from_slice(b"{\"value\":");
+    body.extend_from_slice(&page.items);
+    body.extend_from_slice(b",\"continuationToken\":");
+    body.extend_from_slice(json!(page.continuation).to_string().as_bytes());
+    body.push(b'}');
+    let charge = HeaderValue::from_str(&format!("{:.2}", page.charge))
         .unwrap_or_else(|_| HeaderValue::from_static("1"));
-    Ok(([("query-charge", charge)], axum::Json(body)).into_response())
+    Ok((
+        [
+            ("query-charge", charge),
+            ("content-type", HeaderValue::from_static("application/json")),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -52,14 +52,24 @@ pub async fn get(
     AxState(state): AxState<State>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let world = state.world.read();
-    let twin = world
-        .engine
-        .graph()
-        .twin_json(&id)
-        .ok_or_else(|| twin_not_found(&id))?;
-    let etag = twin["$etag"].as_str().unwrap_or_default().to_string();
-    Ok((etag_header(&etag), axum::Json(twin)).into_response())
+    // Written straight to JSON text under the read lock.
+    let mut body = Vec::with_capacity(512);
+    let etag = {
+        let world = state.world.read();
+        let graph = world.engine.graph();
+        let etag = graph
+            .twin(&id)
+            .map(|t| t.etag.to_string())
+            .ok_or_else(|| twin_not_found(&id))?;
+        graph.write_twin_json(&id, &mut body);
+        etag
+    };
+    let mut resp = (etag_header(&etag), body).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
 }
 
 /// `PUT /digitaltwins/{id}`
