@@ -16,6 +16,10 @@ use std::hash::BuildHasher;
 mod bulk;
 mod replica;
 
+/// Longest twin or relationship id, in bytes (store keys stay well under
+/// the store's limit, and ids stay readable).
+pub const MAX_ID_BYTES: usize = 1024;
+
 #[derive(Debug, Default, Clone)]
 struct Adjacency {
     out: Vec<u32>,
@@ -409,10 +413,11 @@ impl TwinGraph {
         let obj = doc
             .as_object()
             .ok_or_else(|| GraphError::InvalidTwin("the twin must be a JSON object".into()))?;
-        if id.is_empty() {
-            return Err(GraphError::InvalidTwin(
-                "the twin id must not be empty".into(),
-            ));
+        if id.is_empty() || id.len() > MAX_ID_BYTES {
+            return Err(GraphError::InvalidTwin(format!(
+                "a twin id must have 1 to {MAX_ID_BYTES} bytes; this one has {}",
+                id.len()
+            )));
         }
         // As in ADT, a `$dtId` (or `$etag`) in the body is ignored: the path names the twin.
         let meta = match obj.get("$metadata") {
@@ -905,10 +910,11 @@ impl TwinGraph {
         let obj = doc.as_object().ok_or_else(|| {
             GraphError::InvalidRelationship("the relationship must be a JSON object".into())
         })?;
-        if rel_id.is_empty() {
-            return Err(GraphError::InvalidRelationship(
-                "the relationship id must not be empty".into(),
-            ));
+        if rel_id.is_empty() || rel_id.len() > MAX_ID_BYTES {
+            return Err(GraphError::InvalidRelationship(format!(
+                "a relationship id must have 1 to {MAX_ID_BYTES} bytes; this one has {}",
+                rel_id.len()
+            )));
         }
         // One pass over the body: the two required fields, refused system
         // fields (as in ADT, `$sourceId` and `$relationshipId` in the body

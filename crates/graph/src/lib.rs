@@ -21,7 +21,7 @@ mod value;
 pub use change::{Change, ChangeKind};
 pub use error::GraphError;
 pub use etag::{Etag, Precondition};
-pub use graph::{Ctx, TwinGraph};
+pub use graph::{Ctx, MAX_ID_BYTES, TwinGraph};
 pub use json_out::write_json_str;
 pub use models::{AnyModel, ModelUnusable, Models};
 pub use timestamp::Timestamp;

@@ -790,3 +790,17 @@ fn precondition_messages_say_what_failed() {
         "{e}"
     );
 }
+
+#[test]
+fn ids_have_a_length_limit() {
+    let mut g = graph_with_room();
+    let c = ctx_at("2024-01-02T00:00:00Z");
+    let long = "x".repeat(crate::graph::MAX_ID_BYTES + 1);
+    assert!(matches!(
+        g.create_or_replace_twin(&c, &long, &room(1.0), &Precondition::None),
+        Err(GraphError::InvalidTwin(_))
+    ));
+    let ok = "y".repeat(crate::graph::MAX_ID_BYTES);
+    g.create_or_replace_twin(&c, &ok, &room(1.0), &Precondition::None)
+        .unwrap();
+}
