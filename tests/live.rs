@@ -221,3 +221,128 @@ async fn the_feed_needs_a_token_when_auth_is_on() {
         .unwrap();
     assert_eq!(next(&mut ws).await["type"], "welcome");
 }
+
+fn patch_temperature(s: &Server, id: &str, t: f64) {
+    let r = s.api(
+        "PATCH",
+        &format!("/digitaltwins/{id}"),
+        Some(&json!([{"op": "replace", "path": "/temperature", "value": t}])),
+        &[],
+    );
+    assert_eq!(r.status, 204);
+}
+
+/// The ops of the next delta as (op, twin id or relationship id).
+async fn next_ops(ws: &mut Socket) -> Vec<(String, String)> {
+    let d = next(ws).await;
+    assert_eq!(d["type"], "delta", "{d}");
+    d["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| {
+            let id = op["twin"]["$dtId"]
+                .as_str()
+                .or(op["relationship"]["$relationshipId"].as_str())
+                .or(op["id"].as_str())
+                .unwrap_or_default();
+            (op["op"].as_str().unwrap().to_string(), id.to_string())
+        })
+        .collect()
+}
+
+fn ops(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_limits_the_replica() {
+    let s = Server::start(None);
+    s.api("POST", "/models", Some(&Json::Array(demo::models())), &[]);
+    for (id, t) in [("r0", 20.0), ("r1", 25.0)] {
+        let mut doc = room(id);
+        doc["temperature"] = json!(t);
+        assert_eq!(
+            s.api("PUT", &format!("/digitaltwins/{id}"), Some(&doc), &[])
+                .status,
+            200
+        );
+    }
+    let floor = json!({"$metadata": {"$model": demo::FLOOR}, "name": "F", "level": 1});
+    s.api("PUT", "/digitaltwins/f1", Some(&floor), &[]);
+    let rel = |target: &str| json!({"$relationshipName": "hasRoom", "$targetId": target});
+    let r = s.api(
+        "PUT",
+        "/digitaltwins/f1/relationships/c0",
+        Some(&rel("r0")),
+        &[],
+    );
+    assert_eq!(r.status, 200);
+
+    // One collection: the warm rooms.
+    let hot = "SELECT * FROM DIGITALTWINS T WHERE T.temperature > 22";
+    let mut ws = connect(&s, json!({"type": "hello", "query": hot})).await;
+    assert_eq!(next(&mut ws).await["type"], "welcome");
+    let (_, twins, rels, models) = read_snapshot(&mut ws).await;
+    assert_eq!((twins, rels, models), (vec!["r1".to_string()], 0, 8));
+    // r0 warms up: it enters, whole.
+    patch_temperature(&s, "r0", 30.0);
+    assert_eq!(next_ops(&mut ws).await, ops(&[("putTwin", "r0")]));
+    // r1 cools down: it leaves.
+    patch_temperature(&s, "r1", 10.0);
+    assert_eq!(next_ops(&mut ws).await, ops(&[("deleteTwin", "r1")]));
+    // Changes outside the scope are not sent: the next message is r0's.
+    patch_temperature(&s, "r1", 11.0);
+    s.api("PUT", "/digitaltwins/f2", Some(&floor), &[]);
+    patch_temperature(&s, "r0", 31.0);
+    let d = next(&mut ws).await;
+    assert_eq!(d["ops"][0]["twin"]["temperature"], 31.0, "{d}");
+
+    // JOIN: floor f1 and its rooms, with the relationships between them.
+    let f1 = "SELECT R FROM DIGITALTWINS F JOIN R RELATED F.hasRoom WHERE F.$dtId = 'f1'";
+    let mut ws = connect(&s, json!({"type": "hello", "query": f1})).await;
+    assert_eq!(next(&mut ws).await["type"], "welcome");
+    let (_, mut twins, rels, _) = read_snapshot(&mut ws).await;
+    twins.sort();
+    assert_eq!((twins, rels), (vec!["f1".to_string(), "r0".into()], 1));
+    // A new relationship brings its room, then the relationship.
+    s.api(
+        "PUT",
+        "/digitaltwins/f1/relationships/c1",
+        Some(&rel("r1")),
+        &[],
+    );
+    assert_eq!(
+        next_ops(&mut ws).await,
+        ops(&[("putTwin", "r1"), ("putRelationship", "c1")])
+    );
+    // Removing one takes its room out.
+    s.api("DELETE", "/digitaltwins/f1/relationships/c0", None, &[]);
+    assert_eq!(
+        next_ops(&mut ws).await,
+        ops(&[("deleteTwin", "r0"), ("deleteRelationship", "c0")])
+    );
+
+    // Scopes must select twins, and parse.
+    for bad in [
+        "SELECT * FROM RELATIONSHIPS R",
+        "SELECT * FROM DIGITALTWINS WHERE",
+    ] {
+        let mut ws = connect(&s, json!({"type": "hello", "query": bad})).await;
+        let m = next(&mut ws).await;
+        assert_eq!(
+            (m["type"].as_str(), m["code"].as_str()),
+            (Some("error"), Some("BadRequest")),
+            "{m}"
+        );
+        assert!(
+            m["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid live scope"),
+            "{m}"
+        );
+    }
+}

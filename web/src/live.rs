@@ -238,6 +238,19 @@ impl Live {
     }
 }
 
+/// The page's `?scope=` query (`SELECT … FROM DIGITALTWINS …`): the replica
+/// then holds only the twins it selects (an embedded viewer of one floor
+/// need not load the whole building).
+fn page_scope() -> Option<String> {
+    web_sys::window()?
+        .location()
+        .search()
+        .ok()
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+        .and_then(|p| p.get("scope"))
+        .filter(|q| !q.trim().is_empty())
+}
+
 fn live_url() -> Option<String> {
     let loc = web_sys::window()?.location();
     let scheme = if loc.protocol().ok()? == "https:" {
@@ -263,7 +276,7 @@ async fn run(live: Live, token: Option<String>) {
                 });
                 let hello = ClientMessage::Hello {
                     resume,
-                    query: None,
+                    query: page_scope(),
                     token: token.clone(),
                 };
                 let text = serde_json::to_string(&hello).unwrap_or_default();

@@ -1610,6 +1610,63 @@ impl Engine {
         Ok((out, continuation, charge(walk.visited, n)))
     }
 
+    /// The twins a query selects, for a replica limited to a query (the
+    /// live feed's scopes): every twin bound in a row that satisfies FROM
+    /// and WHERE. The SELECT clause (projections, `TOP`, `COUNT()`) and
+    /// paging do not narrow it. With `among`, only those twins are checked,
+    /// when the query is [`Engine::scope_is_local`]; otherwise the whole
+    /// query runs. Ids come out sorted.
+    pub fn scope_twins(&self, query: &Query, among: Option<&[String]>) -> Vec<String> {
+        if matches!(query.from, FromClause::Relationships { .. }) {
+            return Vec::new();
+        }
+        let compiler = Compiler {
+            engine: self,
+            query,
+        };
+        let mut plan = self.plan(query, &compiler, 0);
+        if let Some(ids) = among.filter(|_| Self::scope_is_local(query)) {
+            let want = self.slots_of_ids(ids);
+            plan.candidates.retain(|s| want.binary_search(s).is_ok());
+        }
+        let filter = query.where_clause.as_ref().map(|w| compiler.expr(w));
+        let mut walk = Walk {
+            engine: self,
+            query,
+            eval: Eval { graph: &self.graph },
+            filter,
+            visited: 0,
+            row: Row { b: Vec::new() },
+            touched: 0,
+        };
+        let mut slots: HashSet<u32> = HashSet::new();
+        for (i, slot) in plan.candidates.iter().enumerate() {
+            walk.touch(&plan, i + TOUCH_AHEAD);
+            walk.rows_of(&plan, *slot, &mut |row| {
+                for b in &row.b {
+                    if let Bound1::Twin(s) = b {
+                        slots.insert(*s);
+                    }
+                }
+                Flow::Continue
+            });
+        }
+        std::hint::black_box(walk.touched);
+        let mut ids: Vec<String> = slots
+            .into_iter()
+            .filter_map(|s| self.graph.twin_at(s).map(|t| t.id.to_string()))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Whether a twin's membership in the query's scope depends on that twin
+    /// alone (`FROM DIGITALTWINS` without JOINs), so a change to one twin
+    /// can be checked alone; otherwise any change may change the scope.
+    pub fn scope_is_local(query: &Query) -> bool {
+        matches!(&query.from, FromClause::Twins { joins, .. } if joins.is_empty())
+    }
+
     /// How the planner would start a query (for tests and diagnostics).
     pub fn explain(&self, text: &str) -> Result<String, QueryFailure> {
         let query = twinscape_query::parse_with_limits(text, &self.config.limits)?;

@@ -575,3 +575,39 @@ fn the_planner_takes_the_smaller_of_model_and_property_index() {
     // Pages of 7 agree whatever each page's plan.
     assert_eq!(q(&e, wide).len(), 18);
 }
+
+#[test]
+fn scopes_are_the_twins_rows_bind() {
+    let e = demo_engine(&[]);
+    let parse = |t: &str| twinscape_query::parse(t).unwrap();
+    // A JOIN binds the floor and its rooms; SELECT and TOP do not narrow it.
+    let join = parse(
+        "SELECT TOP(1) R FROM DIGITALTWINS F JOIN R RELATED F.hasRoom WHERE F.$dtId = 'Floor2'",
+    );
+    assert!(!Engine::scope_is_local(&join));
+    assert_eq!(
+        e.scope_twins(&join, None),
+        [
+            "Floor2", "Room201", "Room202", "Room203", "Room204", "Room205", "Room206"
+        ]
+    );
+    // `among` is ignored for a non-local query: the whole query runs.
+    assert_eq!(e.scope_twins(&join, Some(&["Room201".into()])).len(), 7);
+    // A single collection: `among` checks just those twins.
+    let rooms = parse("SELECT * FROM DIGITALTWINS T WHERE STARTSWITH(T.$dtId, 'Room2')");
+    assert!(Engine::scope_is_local(&rooms));
+    let text = "SELECT * FROM DIGITALTWINS T WHERE STARTSWITH(T.$dtId, 'Room2')";
+    let all = e.scope_twins(&rooms, None);
+    assert_eq!(all, ids(&q(&e, text), None));
+    assert!(all.len() >= 6);
+    assert_eq!(
+        e.scope_twins(
+            &rooms,
+            Some(&["Room204".into(), "Room304".into(), "nope".into()])
+        ),
+        ["Room204"]
+    );
+    // Relationships are not twins.
+    let rels = parse("SELECT * FROM RELATIONSHIPS R");
+    assert!(e.scope_twins(&rels, None).is_empty());
+}

@@ -32,9 +32,13 @@ pub struct Resume {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ClientMessage {
     /// The first message. `resume` continues an earlier session; `query`
-    /// (`SELECT * FROM DIGITALTWINS …`) limits the replica to the twins it
-    /// selects (relationships and models are always sent in full); `token` is
-    /// the bearer token when the server requires one.
+    /// (`SELECT … FROM DIGITALTWINS …`, JOINs and MATCH allowed) limits the
+    /// replica to the twins bound in its rows and the relationships between
+    /// them (models are always sent in full): twins that enter or leave the
+    /// scope arrive as put/delete ops, deltas with nothing in scope are
+    /// skipped (so `seq` has gaps), and a scoped session always starts with a
+    /// snapshot instead of resuming. `token` is the bearer token when the
+    /// server requires one.
     Hello {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<Resume>,

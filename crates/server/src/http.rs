@@ -11,6 +11,7 @@ use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, get_service};
+use axum::serve::ListenerExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -103,7 +104,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(config) => {
             crate::tls::serve(listener.into_std()?, app, config, shutdown_signal()).await?
         }
-        None => axum::serve(listener, app)
+        // TCP_NODELAY: live-feed deltas and responses are small writes that
+        // Nagle would hold until the peer's (delayed, up to 40 ms) ACK.
+        None => axum::serve(listener.tap_io(|tcp| _ = tcp.set_nodelay(true)), app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving HTTP")?,

@@ -11,9 +11,11 @@
 use crate::auth::Auth;
 use crate::state::{AppState, World};
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, VecDeque};
@@ -22,18 +24,29 @@ use tokio::sync::broadcast;
 use twinscape_protocol::live::{ClientMessage, DeltaOp, ServerMessage};
 use twinscape_store::{Op, Table, WriteBatch};
 
+mod scope;
+use scope::Scope;
+
 /// Deltas kept for reconnecting clients.
 const HISTORY: usize = 10_000;
 /// Deltas a client may fall behind before it is reset.
 const CHANNEL: usize = 8_192;
 /// Documents per snapshot message.
 const SNAPSHOT_CHUNK: usize = 1_000;
+/// Deltas already queued for a client that go out in one socket write.
+const MAX_BATCH: usize = 64;
+/// The read buffer of a session. Clients send only small messages (hello,
+/// ping), and tungstenite zero-fills its whole read buffer on every read
+/// attempt, which is every turn of the session loop: at the default 128 KiB
+/// that was most of the fan-out's CPU.
+const READ_BUFFER: usize = 4 * 1024;
 
-/// A released delta, serialized once for every client.
+/// A released delta, serialized once for every client: `text` is shared
+/// (reference-counted bytes), never copied per client.
 #[derive(Debug)]
 pub struct Frame {
     pub seq: u64,
-    pub text: Arc<str>,
+    pub text: Utf8Bytes,
 }
 
 struct Inner {
@@ -251,18 +264,23 @@ pub async fn upgrade(
         })
         .map(str::to_string);
     ws.max_message_size(64 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| session(state, auth, header_token, socket))
 }
 
-async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> bool {
+/// The sending half of a session's socket.
+type Tx = SplitSink<WebSocket, Message>;
+
+async fn send(socket: &mut Tx, msg: &ServerMessage) -> bool {
     match serde_json::to_string(msg) {
         Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
         Err(_) => false,
     }
 }
 
-/// Sends a snapshot of the whole graph; returns its sequence number.
-async fn snapshot(state: &AppState, socket: &mut WebSocket) -> Option<u64> {
+/// Sends a snapshot of the whole graph, or of the session's scope; returns
+/// its sequence number.
+async fn snapshot(state: &AppState, socket: &mut Tx, scope: Option<&mut Scope>) -> Option<u64> {
     // Serialize under the read lock, send after releasing it.
     let (seq, messages) = {
         let world = state.world.read();
@@ -281,6 +299,19 @@ async fn snapshot(state: &AppState, socket: &mut WebSocket) -> Option<u64> {
             .map(|m| m.id.clone())
             .collect();
         let graph = world.engine.graph();
+        let (twins, rels) = match scope {
+            Some(scope) => scope.reset(&world),
+            None => (
+                graph
+                    .twins()
+                    .map(|(_, t)| t.to_json(graph.symbols()))
+                    .collect(),
+                graph
+                    .relationships()
+                    .map(|r| graph.relationship_json(r))
+                    .collect(),
+            ),
+        };
         let mut messages = Vec::new();
         messages.push(ServerMessage::Snapshot {
             seq,
@@ -288,10 +319,6 @@ async fn snapshot(state: &AppState, socket: &mut WebSocket) -> Option<u64> {
             twins: vec![],
             relationships: vec![],
         });
-        let twins: Vec<Json> = graph
-            .twins()
-            .map(|(_, t)| t.to_json(graph.symbols()))
-            .collect();
         for chunk in twins.chunks(SNAPSHOT_CHUNK) {
             messages.push(ServerMessage::Snapshot {
                 seq,
@@ -300,10 +327,6 @@ async fn snapshot(state: &AppState, socket: &mut WebSocket) -> Option<u64> {
                 relationships: vec![],
             });
         }
-        let rels: Vec<Json> = graph
-            .relationships()
-            .map(|r| graph.relationship_json(r))
-            .collect();
         for chunk in rels.chunks(SNAPSHOT_CHUNK) {
             messages.push(ServerMessage::Snapshot {
                 seq,
@@ -338,18 +361,42 @@ async fn snapshot(state: &AppState, socket: &mut WebSocket) -> Option<u64> {
         .then_some(seq)
 }
 
+/// The client fell too far behind: `Reset`, then a fresh snapshot; returns
+/// its sequence number.
+async fn restart(
+    state: &AppState,
+    socket: &mut Tx,
+    rx: &mut broadcast::Receiver<Arc<Frame>>,
+    scope: Option<&mut Scope>,
+) -> Option<u64> {
+    *rx = state.hub.subscribe();
+    let reset = ServerMessage::Reset {
+        reason: "the client fell too far behind".into(),
+    };
+    if !send(socket, &reset).await {
+        return None;
+    }
+    snapshot(state, socket, scope).await
+}
+
 async fn session(
     state: Arc<AppState>,
     auth: Arc<Auth>,
     header_token: Option<String>,
-    mut socket: WebSocket,
+    socket: WebSocket,
 ) {
+    let (mut socket, mut incoming) = socket.split();
     // The first message must be a hello.
-    let hello = match socket.recv().await {
+    let hello = match incoming.next().await {
         Some(Ok(Message::Text(t))) => serde_json::from_str::<ClientMessage>(&t).ok(),
         _ => None,
     };
-    let Some(ClientMessage::Hello { resume, token, .. }) = hello else {
+    let Some(ClientMessage::Hello {
+        resume,
+        token,
+        query,
+    }) = hello
+    else {
         let _ = send(
             &mut socket,
             &ServerMessage::Error {
@@ -372,6 +419,42 @@ async fn session(
         .await;
         return;
     }
+    // A query limits the replica to the twins it selects.
+    let scope_text = query.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let mut scope = match scope_text.map(|text| Scope::parse(text, &state.world.read())) {
+        None => None,
+        Some(Ok(scope)) => Some(scope),
+        Some(Err(e)) => {
+            let _ = send(
+                &mut socket,
+                &ServerMessage::Error {
+                    code: "BadRequest".into(),
+                    message: format!("invalid live scope: {e}"),
+                },
+            )
+            .await;
+            return;
+        }
+    };
+    // The client's later messages are read by a task of their own, so that
+    // sending a delta does not also poll the socket for reading.
+    let (pings, mut ping_rx) = tokio::sync::mpsc::channel::<()>(4);
+    let _reader = AbortOnDrop(tokio::spawn(async move {
+        while let Some(Ok(msg)) = incoming.next().await {
+            match msg {
+                Message::Text(t) => {
+                    if let Ok(ClientMessage::Ping) = serde_json::from_str::<ClientMessage>(&t)
+                        && pings.send(()).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Message::Close(_) => return,
+                _ => {}
+            }
+        }
+        // Dropping `pings` ends the session.
+    }));
     let mut rx = state.hub.subscribe();
     if !send(
         &mut socket,
@@ -386,24 +469,23 @@ async fn session(
     }
     // Resume from the history, or start with a snapshot.
     let mut last = match resume
-        .filter(|r| r.epoch == state.hub.epoch())
+        .filter(|r| scope.is_none() && r.epoch == state.hub.epoch())
         .and_then(|r| state.hub.since(r.seq).map(|f| (r.seq, f)))
     {
         Some((seq, frames)) => {
             let mut last = seq;
             for f in frames {
-                if socket
-                    .send(Message::Text(f.text.to_string().into()))
-                    .await
-                    .is_err()
-                {
+                if socket.feed(Message::Text(f.text.clone())).await.is_err() {
                     return;
                 }
                 last = f.seq;
             }
+            if socket.flush().await.is_err() {
+                return;
+            }
             last
         }
-        None => match snapshot(&state, &mut socket).await {
+        None => match snapshot(&state, &mut socket, scope.as_mut()).await {
             Some(seq) => seq,
             None => return,
         },
@@ -412,38 +494,83 @@ async fn session(
         tokio::select! {
             frame = rx.recv() => match frame {
                 Ok(f) => {
-                    if f.seq <= last {
-                        continue;
+                    // This delta and those already queued behind it go out
+                    // in one write (at most MAX_BATCH of them).
+                    let mut next = Some(f);
+                    let mut lagged = false;
+                    let mut fed = 0;
+                    while let Some(f) = next.take() {
+                        if f.seq > last {
+                            let text = match scope.as_mut() {
+                                None => Some(f.text.clone()),
+                                Some(scope) => scoped(&state, scope, &f),
+                            };
+                            if let Some(text) = text {
+                                if socket.feed(Message::Text(text)).await.is_err() {
+                                    return;
+                                }
+                                fed += 1;
+                            }
+                            last = f.seq;
+                        }
+                        if fed == MAX_BATCH {
+                            break;
+                        }
+                        next = match rx.try_recv() {
+                            Ok(f) => Some(f),
+                            Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                                lagged = true;
+                                None
+                            }
+                            Err(_) => None,
+                        };
                     }
-                    if socket.send(Message::Text(f.text.to_string().into())).await.is_err() {
+                    if socket.flush().await.is_err() {
                         return;
                     }
-                    last = f.seq;
+                    if lagged {
+                        match restart(&state, &mut socket, &mut rx, scope.as_mut()).await {
+                            Some(seq) => last = seq,
+                            None => return,
+                        }
+                    }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    rx = state.hub.subscribe();
-                    if !send(&mut socket, &ServerMessage::Reset { reason: "the client fell too far behind".into() }).await {
-                        return;
-                    }
-                    match snapshot(&state, &mut socket).await {
+                    match restart(&state, &mut socket, &mut rx, scope.as_mut()).await {
                         Some(seq) => last = seq,
                         None => return,
                     }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Text(t))) => {
-                    if let Ok(ClientMessage::Ping) = serde_json::from_str::<ClientMessage>(&t)
-                        && !send(&mut socket, &ServerMessage::Pong).await
-                    {
+            ping = ping_rx.recv() => match ping {
+                Some(()) => {
+                    if !send(&mut socket, &ServerMessage::Pong).await {
                         return;
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+                // The client closed the socket, or it failed.
+                None => return,
             },
         }
+    }
+}
+
+/// A delta as a scoped session sees it (`None`: nothing of it is in scope).
+fn scoped(state: &AppState, scope: &mut Scope, frame: &Frame) -> Option<Utf8Bytes> {
+    let Ok(ServerMessage::Delta { seq, ops }) = serde_json::from_str(frame.text.as_str()) else {
+        return None;
+    };
+    let msg = scope.filter(&state.world.read(), seq, ops)?;
+    serde_json::to_string(&msg).ok().map(Into::into)
+}
+
+/// Aborts a task when dropped (a session's reader ends with the session).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -70,8 +70,12 @@ pub async fn serve(
         shutdown.await;
         on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
     });
-    axum_server::tls_rustls::from_tcp_rustls(listener, config)
+    // TCP_NODELAY, as over plain HTTP (see `http::serve`).
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::from_tcp(listener)
         .context("serving HTTPS")?
+        .acceptor(acceptor)
         .handle(handle)
         .serve(app.into_make_service())
         .await
