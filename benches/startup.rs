@@ -22,6 +22,8 @@ fn main() {
     let n = common::twins_from_env(1_000_000);
     let synth = Synthetic::with_twins(n, 7);
     let dir = tempfile::tempdir().expect("temp dir");
+    // `TWINSCAPE_BENCH_KEEP=1`: leave the data dir behind (for profiling a start).
+    let keep = std::env::var_os("TWINSCAPE_BENCH_KEEP").is_some();
     let now = Timestamp::parse("2025-01-01T00:00:00Z").unwrap_or(Timestamp(0));
 
     // Build the graph once with the engine's bulk path to get stored documents.
@@ -144,5 +146,9 @@ fn main() {
                 .map(|d| format!("loaded{d}"))
                 .unwrap_or_default()
         );
+    }
+    if keep {
+        let kept = dir.keep();
+        println!("kept the data dir: {}", kept.display());
     }
 }

@@ -4,6 +4,12 @@
 //! lifecycle and the CLI. Must not: hold engine logic; twin, model and query
 //! semantics live in the wasm-safe engine crates.
 
+/// mimalloc instead of glibc's allocator: loading and serving JSON is many
+/// small allocations, often freed on another thread than the one that made
+/// them (the store reader, tokio workers).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod api;
 mod api_error;
 mod assets;

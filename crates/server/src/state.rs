@@ -141,6 +141,64 @@ pub fn model_row(model: &Json, upload_time: Timestamp, decommissioned: bool) -> 
     .unwrap_or_default()
 }
 
+/// A batch of stored rows: twins as read, relationships already parsed.
+enum Rows {
+    Twins(Vec<twinscape_store::Entry>),
+    Relationships(Vec<(String, Json)>),
+}
+
+/// Reads the twins, then reads and parses the relationships, in batches;
+/// stops at the first error (sent on) or when the loader hangs up. The
+/// loader parses the twins, which makes the two threads' work about even.
+fn read_rows(
+    twins: twinscape_store::Entries,
+    rels: twinscape_store::Entries,
+    tx: &std::sync::mpsc::SyncSender<anyhow::Result<Rows>>,
+) {
+    const BATCH: usize = 1_024;
+    let mut batch = Vec::with_capacity(BATCH);
+    for row in twins {
+        match row {
+            Ok(row) => batch.push(row),
+            Err(e) => {
+                let _ = tx.send(Err(e.into()));
+                return;
+            }
+        }
+        if batch.len() == BATCH {
+            let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.send(Ok(Rows::Twins(rows))).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() && tx.send(Ok(Rows::Twins(batch))).is_err() {
+        return;
+    }
+    let mut batch = Vec::with_capacity(BATCH);
+    for row in rels {
+        let parsed = row
+            .map_err(anyhow::Error::from)
+            .and_then(|(key, bytes)| Ok((key, serde_json::from_slice::<Json>(&bytes)?)));
+        match parsed {
+            Ok(row) => batch.push(row),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+        if batch.len() == BATCH {
+            let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.send(Ok(Rows::Relationships(rows))).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(Rows::Relationships(batch)));
+    }
+}
+
 impl AppState {
     /// Opens the state: loads everything the store holds into a new engine.
     pub fn load(
@@ -173,38 +231,42 @@ impl AppState {
         for id in decommissioned {
             let _ = engine.decommission_model(&id);
         }
-        for row in snapshot.entries(Table::Twins)? {
-            let (id, bytes) = row?;
-            let doc: Json = serde_json::from_slice(&bytes)?;
-            engine
-                .load_twin(&doc)
-                .map_err(|e| anyhow::anyhow!("stored twin {id} does not load: {e}"))?;
-        }
-        for row in snapshot.entries(Table::Relationships)? {
-            let (key, bytes) = row?;
-            let doc: Json = serde_json::from_slice(&bytes)?;
-            engine
-                .load_relationship(&doc)
-                .map_err(|e| anyhow::anyhow!("stored relationship {key} does not load: {e}"))?;
-        }
+        // Twins, then relationships (which need their twins): read on a
+        // thread of their own while this one loads them into the engine.
+        engine.reserve(
+            snapshot.len(Table::Twins)? as usize,
+            snapshot.len(Table::Relationships)? as usize,
+        );
+        let twins = snapshot.entries(Table::Twins)?;
+        let rels = snapshot.entries(Table::Relationships)?;
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Rows>>(16);
+            scope.spawn(move || read_rows(twins, rels, &tx));
+            for batch in rx {
+                match batch? {
+                    Rows::Twins(rows) => {
+                        for (id, bytes) in &rows {
+                            let doc: Json = serde_json::from_slice(bytes)?;
+                            engine.load_twin(&doc).map_err(|e| {
+                                anyhow::anyhow!("stored twin {id} does not load: {e}")
+                            })?;
+                        }
+                    }
+                    Rows::Relationships(rows) => {
+                        for (key, doc) in &rows {
+                            engine.load_relationship(doc).map_err(|e| {
+                                anyhow::anyhow!("stored relationship {key} does not load: {e}")
+                            })?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?;
         let mut event_routes = std::collections::BTreeMap::new();
         for row in snapshot.entries(Table::EventRoutes)? {
             let (id, bytes) = row?;
             event_routes.insert(id, serde_json::from_slice(&bytes)?);
-        }
-        let mut jobs = std::collections::BTreeMap::new();
-        for row in snapshot.entries(Table::Jobs)? {
-            let (key, bytes) = row?;
-            let mut job: Json = serde_json::from_slice(&bytes)?;
-            // A job that was running when the server stopped cannot resume.
-            if matches!(
-                job["status"].as_str(),
-                Some("notstarted" | "running" | "cancelling")
-            ) {
-                job["status"] = json!("failed");
-                job["error"] = json!({"code": "JobInterrupted", "message": "The server stopped while the job ran; entities it had imported or deleted stay so."});
-            }
-            jobs.insert(key, job);
         }
         let mut jobs = std::collections::BTreeMap::new();
         for row in snapshot.entries(Table::Jobs)? {
