@@ -36,7 +36,7 @@ pub enum ClientMessage {
     /// replica to the twins bound in its rows and the relationships between
     /// them (models are always sent in full): twins that enter or leave the
     /// scope arrive as put/delete ops, deltas with nothing in scope are
-    /// skipped (so `seq` has gaps), and a scoped session always starts with a
+    /// skipped and queued deltas may be merged into one (so `seq` has gaps), and a scoped session always starts with a
     /// snapshot instead of resuming. `token` is the bearer token when the
     /// server requires one.
     Hello {

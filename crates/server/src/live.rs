@@ -499,19 +499,16 @@ async fn session(
                     let mut next = Some(f);
                     let mut lagged = false;
                     let mut fed = 0;
+                    let mut for_scope: Vec<Arc<Frame>> = Vec::new();
                     while let Some(f) = next.take() {
                         if f.seq > last {
-                            let text = match scope.as_mut() {
-                                None => Some(f.text.clone()),
-                                Some(scope) => scoped(&state, scope, &f),
-                            };
-                            if let Some(text) = text {
-                                if socket.feed(Message::Text(text)).await.is_err() {
-                                    return;
-                                }
-                                fed += 1;
-                            }
                             last = f.seq;
+                            fed += 1;
+                            if scope.is_some() {
+                                for_scope.push(f);
+                            } else if socket.feed(Message::Text(f.text.clone())).await.is_err() {
+                                return;
+                            }
                         }
                         if fed == MAX_BATCH {
                             break;
@@ -524,6 +521,14 @@ async fn session(
                             }
                             Err(_) => None,
                         };
+                    }
+                    // A scoped session filters the batch as one delta (a
+                    // JOIN or MATCH scope is re-run once per batch).
+                    if let Some(scope) = scope.as_mut()
+                        && let Some(text) = scoped(&state, scope, &for_scope)
+                        && socket.feed(Message::Text(text)).await.is_err()
+                    {
+                        return;
                     }
                     if socket.flush().await.is_err() {
                         return;
@@ -556,11 +561,16 @@ async fn session(
     }
 }
 
-/// A delta as a scoped session sees it (`None`: nothing of it is in scope).
-fn scoped(state: &AppState, scope: &mut Scope, frame: &Frame) -> Option<Utf8Bytes> {
-    let Ok(ServerMessage::Delta { seq, ops }) = serde_json::from_str(frame.text.as_str()) else {
-        return None;
-    };
+/// Deltas as a scoped session sees them, merged into one delta with the
+/// last one's sequence number (`None`: nothing of them is in scope).
+fn scoped(state: &AppState, scope: &mut Scope, frames: &[Arc<Frame>]) -> Option<Utf8Bytes> {
+    let seq = frames.last()?.seq;
+    let mut ops = Vec::new();
+    for f in frames {
+        if let Ok(ServerMessage::Delta { ops: o, .. }) = serde_json::from_str(f.text.as_str()) {
+            ops.extend(o);
+        }
+    }
     let msg = scope.filter(&state.world.read(), seq, ops)?;
     serde_json::to_string(&msg).ok().map(Into::into)
 }

@@ -9,9 +9,9 @@
 //! relationships inside the scope, one that leaves it is sent as deleted
 //! (the replica drops its relationships with it). A query over one collection
 //! is checked per changed twin; one with JOINs or MATCH is re-run whenever a
-//! delta changes twins or relationships. Filtered deltas keep their sequence
-//! numbers; deltas with nothing in scope are not sent, so a scoped session
-//! sees gaps. A scoped session does not resume from history: it starts with
+//! delta changes twins or relationships, once per batch of queued deltas
+//! (the session merges them into one delta with the last sequence number).
+//! Deltas with nothing in scope are not sent, so a scoped session sees gaps. A scoped session does not resume from history: it starts with
 //! a fresh snapshot.
 
 use crate::state::World;
