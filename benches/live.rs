@@ -31,9 +31,12 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/http.rs"]
+mod http;
 
 use common::{Stats, fmt};
 use futures::{SinkExt, StreamExt};
+use http::Conn;
 use rumqttc::{AsyncClient, Event, MqttOptions, NetworkOptions, Outgoing, Packet, QoS};
 use std::collections::{HashMap, VecDeque};
 use std::io::BufRead;
@@ -41,7 +44,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -181,66 +184,7 @@ fn start_mosquitto(dir: &std::path::Path) -> Option<(Child, u16)> {
 }
 
 // ---------------------------------------------------------------------------
-// HTTP writer
-
-/// One keep-alive HTTP/1.1 connection.
-struct Conn {
-    stream: BufReader<TcpStream>,
-    host: String,
-}
-
-impl Conn {
-    async fn open(addr: &str) -> std::io::Result<Conn> {
-        let s = TcpStream::connect(addr).await?;
-        s.set_nodelay(true)?;
-        Ok(Conn {
-            stream: BufReader::new(s),
-            host: addr.to_string(),
-        })
-    }
-
-    /// Sends a request; returns the status and the ETag header.
-    async fn call(
-        &mut self,
-        method: &str,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> std::io::Result<(u16, Option<String>)> {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            self.host,
-            body.len()
-        );
-        let mut req = head.into_bytes();
-        req.extend_from_slice(body);
-        self.stream.get_mut().write_all(&req).await?;
-        let mut line = String::new();
-        self.stream.read_line(&mut line).await?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let (mut len, mut etag) = (0usize, None);
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            let lower = line.to_ascii_lowercase();
-            if let Some(v) = lower.strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap_or(0);
-            } else if lower.starts_with("etag:") {
-                etag = Some(line[5..].trim().to_string());
-            }
-        }
-        let mut buf = vec![0u8; len];
-        self.stream.read_exact(&mut buf).await?;
-        Ok((status, etag))
-    }
-}
+// HTTP writer (`Conn`: benches/common/http.rs)
 
 fn patch_body(n: u64) -> Vec<u8> {
     format!(

@@ -7,76 +7,21 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/http.rs"]
+mod http;
 
 use common::fmt;
+use http::Conn;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// One keep-alive HTTP/1.1 connection.
-struct Conn {
-    stream: BufReader<TcpStream>,
-    host: String,
-}
-
-impl Conn {
-    async fn open(addr: &str) -> std::io::Result<Conn> {
-        let s = TcpStream::connect(addr).await?;
-        s.set_nodelay(true)?;
-        Ok(Conn {
-            stream: BufReader::new(s),
-            host: addr.to_string(),
-        })
-    }
-
-    /// Sends a request and returns the status.
-    async fn call(
-        &mut self,
-        method: &str,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> std::io::Result<u16> {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            self.host,
-            body.len()
-        );
-        let s = self.stream.get_mut();
-        s.write_all(head.as_bytes()).await?;
-        s.write_all(body).await?;
-        let mut line = String::new();
-        self.stream.read_line(&mut line).await?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let mut len = 0usize;
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut buf = vec![0u8; len];
-        self.stream.read_exact(&mut buf).await?;
-        Ok(status)
-    }
 }
 
 struct Phase {
@@ -116,7 +61,11 @@ async fn run_phase(
                     "application/json"
                 };
                 let t = Instant::now();
-                match conn.call(&method, &path, ct, &body).await {
+                match conn
+                    .call(&method, &path, ct, &body)
+                    .await
+                    .map(|(status, _)| status)
+                {
                     Ok(s) if (200..300).contains(&s) => {}
                     Ok(_) => errors += 1,
                     Err(_) => {
@@ -221,12 +170,12 @@ fn main() {
             "contents": [{"@type": "Property", "name": "temperature", "schema": "double"},
                          {"@type": "Property", "name": "name", "schema": "string"}]
         }]);
-        let s = c.call("POST", "/models?api-version=2023-10-31", "application/json", model.to_string().as_bytes()).await.expect("models");
+        let s = c.call("POST", "/models?api-version=2023-10-31", "application/json", model.to_string().as_bytes()).await.expect("models").0;
         assert_eq!(s, 201);
         let t = Instant::now();
         for i in 0..twins {
             let doc = format!("{{\"$metadata\":{{\"$model\":\"dtmi:twinscape:load:Room;1\"}},\"name\":\"Room {i}\",\"temperature\":20.5}}");
-            let s = c.call("PUT", &format!("/digitaltwins/t{i}?api-version=2023-10-31"), "application/json", doc.as_bytes()).await.expect("put");
+            let s = c.call("PUT", &format!("/digitaltwins/t{i}?api-version=2023-10-31"), "application/json", doc.as_bytes()).await.expect("put").0;
             assert_eq!(s, 200);
         }
         println!("created {twins} twins over one connection in {:.2} s", t.elapsed().as_secs_f64());

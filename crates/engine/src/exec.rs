@@ -1142,6 +1142,20 @@ enum Flow {
 }
 
 impl<'e> Walk<'e> {
+    fn new(engine: &'e Engine, query: &'e Query, compiler: &Compiler<'_>) -> Walk<'e> {
+        Walk {
+            engine,
+            query,
+            eval: Eval {
+                graph: &engine.graph,
+            },
+            filter: query.where_clause.as_ref().map(|w| compiler.expr(w)),
+            visited: 0,
+            row: Row { b: Vec::new() },
+            touched: 0,
+        }
+    }
+
     fn matches(&self, row: &Row) -> bool {
         match &self.filter {
             None => true,
@@ -1522,16 +1536,7 @@ impl Engine {
             query,
         };
         let plan = self.plan(query, &compiler, resume.c);
-        let filter = query.where_clause.as_ref().map(|w| compiler.expr(w));
-        let mut walk = Walk {
-            engine: self,
-            query,
-            eval: Eval { graph: &self.graph },
-            filter,
-            visited: 0,
-            row: Row { b: Vec::new() },
-            touched: 0,
-        };
+        let mut walk = Walk::new(self, query, &compiler);
 
         if query.is_count() {
             let count = if plan.exact {
@@ -1646,16 +1651,7 @@ impl Engine {
             let want = self.slots_of_ids(ids);
             plan.candidates.retain(|s| want.binary_search(s).is_ok());
         }
-        let filter = query.where_clause.as_ref().map(|w| compiler.expr(w));
-        let mut walk = Walk {
-            engine: self,
-            query,
-            eval: Eval { graph: &self.graph },
-            filter,
-            visited: 0,
-            row: Row { b: Vec::new() },
-            touched: 0,
-        };
+        let mut walk = Walk::new(self, query, &compiler);
         let mut slots: HashSet<u32> = HashSet::new();
         for (i, slot) in plan.candidates.iter().enumerate() {
             walk.touch(&plan, i);
