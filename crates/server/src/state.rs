@@ -141,61 +141,80 @@ pub fn model_row(model: &Json, upload_time: Timestamp, decommissioned: bool) -> 
     .unwrap_or_default()
 }
 
-/// A batch of stored rows: twins as read, relationships already parsed.
-enum Rows {
-    Twins(Vec<twinscape_store::Entry>),
-    Relationships(Vec<(String, Json)>),
+/// A batch of stored twins or relationships, as read or already parsed.
+struct Rows {
+    relationships: bool,
+    rows: RowsOf,
 }
 
-/// Reads the twins, then reads and parses the relationships, in batches;
-/// stops at the first error (sent on) or when the loader hangs up. The
-/// loader parses the twins, which makes the two threads' work about even.
+enum RowsOf {
+    Read(Vec<twinscape_store::Entry>),
+    Parsed(Vec<(String, Json)>),
+}
+
+/// Batches sent and not yet taken by the loader.
+type Queued = std::sync::atomic::AtomicUsize;
+
+/// Reads the twins, then the relationships, in batches; stops at the first
+/// error (sent on) or when the loader hangs up. The work is shared with the
+/// loader as it goes: while the loader keeps up (few batches queued), a
+/// batch goes out as read, for the loader to parse; while it falls behind,
+/// this thread parses the batch itself first.
 fn read_rows(
     twins: twinscape_store::Entries,
     rels: twinscape_store::Entries,
     tx: &std::sync::mpsc::SyncSender<anyhow::Result<Rows>>,
+    queued: &Queued,
 ) {
+    use std::sync::atomic::Ordering;
     const BATCH: usize = 1_024;
-    let mut batch = Vec::with_capacity(BATCH);
-    for row in twins {
-        match row {
-            Ok(row) => batch.push(row),
-            Err(e) => {
-                let _ = tx.send(Err(e.into()));
+    /// Queued batches above which this thread parses.
+    const BEHIND: usize = 2;
+    let send = |relationships: bool, batch: Vec<twinscape_store::Entry>| -> bool {
+        let rows = if queued.load(Ordering::Relaxed) > BEHIND {
+            let parsed: anyhow::Result<Vec<(String, Json)>> = batch
+                .into_iter()
+                .map(|(key, bytes)| Ok((key, serde_json::from_slice::<Json>(&bytes)?)))
+                .collect();
+            match parsed {
+                Ok(rows) => RowsOf::Parsed(rows),
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return false;
+                }
+            }
+        } else {
+            RowsOf::Read(batch)
+        };
+        queued.fetch_add(1, Ordering::Relaxed);
+        tx.send(Ok(Rows {
+            relationships,
+            rows,
+        }))
+        .is_ok()
+    };
+    for (relationships, entries) in [(false, twins), (true, rels)] {
+        let mut batch = Vec::with_capacity(BATCH);
+        for row in entries {
+            match row {
+                Ok(row) => batch.push(row),
+                Err(e) => {
+                    let _ = tx.send(Err(e.into()));
+                    return;
+                }
+            }
+            if batch.len() == BATCH
+                && !send(
+                    relationships,
+                    std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                )
+            {
                 return;
             }
         }
-        if batch.len() == BATCH {
-            let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if tx.send(Ok(Rows::Twins(rows))).is_err() {
-                return;
-            }
+        if !batch.is_empty() && !send(relationships, batch) {
+            return;
         }
-    }
-    if !batch.is_empty() && tx.send(Ok(Rows::Twins(batch))).is_err() {
-        return;
-    }
-    let mut batch = Vec::with_capacity(BATCH);
-    for row in rels {
-        let parsed = row
-            .map_err(anyhow::Error::from)
-            .and_then(|(key, bytes)| Ok((key, serde_json::from_slice::<Json>(&bytes)?)));
-        match parsed {
-            Ok(row) => batch.push(row),
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        }
-        if batch.len() == BATCH {
-            let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if tx.send(Ok(Rows::Relationships(rows))).is_err() {
-                return;
-            }
-        }
-    }
-    if !batch.is_empty() {
-        let _ = tx.send(Ok(Rows::Relationships(batch)));
     }
 }
 
@@ -232,31 +251,42 @@ impl AppState {
             let _ = engine.decommission_model(&id);
         }
         // Twins, then relationships (which need their twins): read on a
-        // thread of their own while this one loads them into the engine.
+        // thread of their own, parsed there or here (see `read_rows`), and
+        // loaded into the engine here.
         engine.reserve(
             snapshot.len(Table::Twins)? as usize,
             snapshot.len(Table::Relationships)? as usize,
         );
         let twins = snapshot.entries(Table::Twins)?;
         let rels = snapshot.entries(Table::Relationships)?;
+        let queued = Queued::new(0);
+        let queued = &queued;
         std::thread::scope(|scope| -> anyhow::Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Rows>>(16);
-            scope.spawn(move || read_rows(twins, rels, &tx));
+            scope.spawn(move || read_rows(twins, rels, &tx, queued));
             for batch in rx {
-                match batch? {
-                    Rows::Twins(rows) => {
-                        for (id, bytes) in &rows {
-                            let doc: Json = serde_json::from_slice(bytes)?;
-                            engine.load_twin(&doc).map_err(|e| {
-                                anyhow::anyhow!("stored twin {id} does not load: {e}")
-                            })?;
+                queued.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                let batch = batch?;
+                let mut load = |key: &str, doc: &Json| -> anyhow::Result<()> {
+                    if batch.relationships {
+                        engine.load_relationship(doc).map_err(|e| {
+                            anyhow::anyhow!("stored relationship {key} does not load: {e}")
+                        })
+                    } else {
+                        engine
+                            .load_twin(doc)
+                            .map_err(|e| anyhow::anyhow!("stored twin {key} does not load: {e}"))
+                    }
+                };
+                match &batch.rows {
+                    RowsOf::Read(rows) => {
+                        for (key, bytes) in rows {
+                            load(key, &serde_json::from_slice(bytes)?)?;
                         }
                     }
-                    Rows::Relationships(rows) => {
-                        for (key, doc) in &rows {
-                            engine.load_relationship(doc).map_err(|e| {
-                                anyhow::anyhow!("stored relationship {key} does not load: {e}")
-                            })?;
+                    RowsOf::Parsed(rows) => {
+                        for (key, doc) in rows {
+                            load(key, doc)?;
                         }
                     }
                 }
