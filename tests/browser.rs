@@ -466,6 +466,33 @@ async fn the_app_shows_picks_and_recolours_the_demo_building() {
     );
     page.save("06-explorer-live").await;
 
+    // --- A replica limited to a query (`?scope=`) ----------------------------
+    // Only Room101 is above 30 degrees now; a room that warms up enters.
+    page.client
+        .goto(&server.url(
+            "/explorer?scope=SELECT%20*%20FROM%20DIGITALTWINS%20T%20WHERE%20T.temperature%20%3E%2030",
+        ))
+        .await
+        .expect("open the scoped explorer");
+    page.wait_attr(
+        "#live-status",
+        "data-status",
+        Duration::from_secs(60),
+        |s| s == "live",
+    )
+    .await;
+    page.wait_attr("#live-status", "data-twins", Duration::from_secs(10), |n| {
+        n == "1"
+    })
+    .await;
+    let patch = serde_json::json!([{"op": "replace", "path": "/temperature", "value": 35.0}]);
+    let r = server.api("PATCH", "/digitaltwins/Room102", Some(&patch), &[]);
+    assert_eq!(r.status, 204, "{}", r.text());
+    page.wait_attr("#live-status", "data-twins", Duration::from_secs(10), |n| {
+        n == "2"
+    })
+    .await;
+
     // --- A missing or broken model shows an error, not a blank canvas --------
     page.client
         .goto(&server.url("/scenes?model=/3d/missing.glb"))
