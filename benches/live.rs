@@ -198,6 +198,27 @@ fn patch_body(n: u64) -> Vec<u8> {
 /// Acknowledged writes: the ETag (or message id) and the instant of the ack.
 type Acks = Arc<Mutex<Vec<(String, Instant)>>>;
 
+/// PATCHes twin `k % twins` and records the ack (its ETag and when the 204
+/// came); false when the request failed.
+async fn patch_once(conn: &mut Conn, k: u64, twins: usize, acks: &Acks) -> bool {
+    let path = format!("/digitaltwins/t{}?{API}", k as usize % twins);
+    match conn
+        .call(
+            "PATCH",
+            &path,
+            "application/json-patch+json",
+            &patch_body(k),
+        )
+        .await
+    {
+        Ok((204, Some(etag))) => {
+            acks.lock().expect("acks").push((etag, Instant::now()));
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Steady phase: `rate` PATCHes per second for `secs`, spread over `conns`
 /// connections (each sends on its own schedule, catching up if late).
 async fn twinscape_steady(addr: &str, twins: usize, rate: usize, secs: u64, acks: Acks) -> u64 {
@@ -214,20 +235,8 @@ async fn twinscape_steady(addr: &str, twins: usize, rate: usize, secs: u64, acks
             while k < total {
                 let at = start + Duration::from_secs_f64(k as f64 / rate as f64);
                 tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
-                let path = format!("/digitaltwins/t{}?{API}", k as usize % twins);
-                match conn
-                    .call(
-                        "PATCH",
-                        &path,
-                        "application/json-patch+json",
-                        &patch_body(k),
-                    )
-                    .await
-                {
-                    Ok((204, Some(etag))) => {
-                        acks.lock().expect("acks").push((etag, Instant::now()))
-                    }
-                    _ => errors += 1,
+                if !patch_once(&mut conn, k, twins, &acks).await {
+                    errors += 1;
                 }
                 k += conns as u64;
             }
@@ -259,20 +268,8 @@ async fn twinscape_flat_out(
             let mut errors = 0u64;
             let mut k = c as u64;
             while !stop.load(Ordering::Relaxed) {
-                let path = format!("/digitaltwins/t{}?{API}", k as usize % twins);
-                match conn
-                    .call(
-                        "PATCH",
-                        &path,
-                        "application/json-patch+json",
-                        &patch_body(k),
-                    )
-                    .await
-                {
-                    Ok((204, Some(etag))) => {
-                        acks.lock().expect("acks").push((etag, Instant::now()))
-                    }
-                    _ => errors += 1,
+                if !patch_once(&mut conn, k, twins, &acks).await {
+                    errors += 1;
                 }
                 k += writers as u64;
             }
