@@ -29,6 +29,17 @@ fn not_found(name: &str) -> ApiError {
     )
 }
 
+/// The endpoint called `name`, or ADT's not-found error.
+fn endpoint_named(state: &State, name: &str) -> Result<Endpoint, ApiError> {
+    state
+        .world
+        .read()
+        .endpoints
+        .get(name)
+        .cloned()
+        .ok_or_else(|| not_found(name))
+}
+
 fn with_status(state: &State, e: &Endpoint) -> Json {
     let mut v = e.to_json();
     let status = state.events.status(&e.name).unwrap_or_default().to_json();
@@ -60,13 +71,7 @@ pub async fn get(
     AxState(state): AxState<State>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let endpoint = state
-        .world
-        .read()
-        .endpoints
-        .get(&name)
-        .cloned()
-        .ok_or_else(|| not_found(&name))?;
+    let endpoint = endpoint_named(&state, &name)?;
     Ok(axum::Json(with_status(&state, &endpoint)).into_response())
 }
 
@@ -158,13 +163,7 @@ pub async fn dead_letters(
     AxState(state): AxState<State>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let endpoint = state
-        .world
-        .read()
-        .endpoints
-        .get(&name)
-        .cloned()
-        .ok_or_else(|| not_found(&name))?;
+    let endpoint = endpoint_named(&state, &name)?;
     let store = state.store.clone();
     let items = tokio::task::spawn_blocking(move || {
         twinscape_events::dispatcher::dead_letters(&*store, &endpoint)
@@ -185,13 +184,7 @@ pub async fn purge_dead_letters(
     AxState(state): AxState<State>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let endpoint = state
-        .world
-        .read()
-        .endpoints
-        .get(&name)
-        .cloned()
-        .ok_or_else(|| not_found(&name))?;
+    let endpoint = endpoint_named(&state, &name)?;
     twinscape_events::dispatcher::purge_dead_letters(state.store.clone(), &endpoint)
         .await
         .map_err(|e| {
