@@ -39,7 +39,6 @@ use futures::{SinkExt, StreamExt};
 use http::Conn;
 use rumqttc::{AsyncClient, Event, MqttOptions, NetworkOptions, Outgoing, Packet, QoS};
 use std::collections::{HashMap, VecDeque};
-use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -103,40 +102,7 @@ fn start_twinscape(data: &std::path::Path) -> (Child, String) {
     // Another build (say, of an earlier commit) to compare with.
     let bin = std::env::var("TWINSCAPE_LIVE_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_twinscape").to_string());
-    let bin = bin.as_str();
-    let help = Command::new(bin)
-        .args(["serve", "--help"])
-        .output()
-        .expect("twinscape");
-    let mut args = vec![
-        "serve".to_string(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--data-dir".into(),
-        data.display().to_string(),
-    ];
-    if String::from_utf8_lossy(&help.stdout).contains("--auth") {
-        args.extend(["--auth".into(), "none".into()]);
-    }
-    let mut child = Command::new(bin)
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn twinscape");
-    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        if out.read_line(&mut line).unwrap_or(0) == 0 {
-            panic!("twinscape exited");
-        }
-        if let Some(rest) = line.strip_prefix("Twinscape listening on http://") {
-            break rest.split('/').next().unwrap_or_default().to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    (child, addr)
+    http::start_server(&bin, data)
 }
 
 fn mosquitto_program() -> Option<std::path::PathBuf> {

@@ -12,7 +12,6 @@ mod http;
 
 use common::fmt;
 use http::Conn;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -125,39 +124,7 @@ fn main() {
     let conns = env_or("TWINSCAPE_LOAD_CONNS", 64);
     let twins = env_or("TWINSCAPE_LOAD_TWINS", 10_000);
     let data = tempfile::tempdir().expect("temp dir");
-    let bin = env!("CARGO_BIN_EXE_twinscape");
-    let help = Command::new(bin)
-        .args(["serve", "--help"])
-        .output()
-        .expect("twinscape");
-    let mut args = vec![
-        "serve".to_string(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--data-dir".into(),
-        data.path().display().to_string(),
-    ];
-    if String::from_utf8_lossy(&help.stdout).contains("--auth") {
-        args.extend(["--auth".into(), "none".into()]);
-    }
-    let mut child = Command::new(bin)
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        if std::io::BufRead::read_line(&mut out, &mut line).unwrap_or(0) == 0 {
-            panic!("server exited");
-        }
-        if let Some(rest) = line.strip_prefix("Twinscape listening on http://") {
-            break rest.split('/').next().unwrap_or_default().to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let (mut child, addr) = http::start_server(env!("CARGO_BIN_EXE_twinscape"), data.path());
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
