@@ -176,6 +176,8 @@ impl Live {
                     DeltaOp::DeleteModel { id } => {
                         let _ = e.delete_model(&id);
                     }
+                    // Telemetry is not part of the graph.
+                    DeltaOp::Telemetry { .. } => {}
                 }
             }
         });

@@ -1,7 +1,7 @@
 //! Durable delivery: from the store's log to the endpoints.
 //!
 //! Writers append each notification to the log in the batch of the change
-//! itself ([`crate::log_change`], [`crate::log_telemetry`]), so an event is
+//! itself ([`Events::log_change`], [`Events::log_telemetry`]), so an event is
 //! durable exactly when its change is, and a write never waits for delivery.
 //! After each durable commit the server tells [`Events::committed`] where
 //! the log ends (the *head*).
@@ -23,14 +23,14 @@
 
 use crate::endpoint::{Endpoint, Sender};
 use crate::filter::Filter;
-use crate::notification::{CloudEvent, LoggedEvent};
+use crate::notification::{CloudEvent, LoggedEvent, Telemetry};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use twinscape_graph::Timestamp;
+use twinscape_graph::{Change, Timestamp};
 use twinscape_store::{Store, StoreError, Table, WriteBatch};
 
 /// How failed deliveries are retried.
@@ -165,20 +165,6 @@ impl EndpointStatus {
     }
 }
 
-/// How many [`Events`] handles in this process have at least one endpoint.
-/// While none has, notifications are not even built ([`crate::log_change`]
-/// returns at once): an event logged before an endpoint exists is never
-/// delivered to it (an endpoint starts at the log's head), so nothing is
-/// lost, and a server without endpoints pays nothing for events. Counted per
-/// handle so that several servers in one process (tests) stay correct: one
-/// with endpoints makes all of them log.
-static WITH_ENDPOINTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Whether notifications should be logged now.
-pub fn logging() -> bool {
-    WITH_ENDPOINTS.load(std::sync::atomic::Ordering::Acquire) > 0
-}
-
 struct Shared {
     /// Serializes routing changes with the truncator's reading of
     /// (routing, head), so that a new endpoint's `since` is never behind a
@@ -187,19 +173,12 @@ struct Shared {
     head: watch::Sender<u64>,
     routing: watch::Sender<Arc<Routing>>,
     status: Mutex<HashMap<String, EndpointStatus>>,
-    /// This handle counts in [`WITH_ENDPOINTS`].
-    counted: std::sync::atomic::AtomicBool,
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        if self
-            .counted
-            .swap(false, std::sync::atomic::Ordering::AcqRel)
-        {
-            WITH_ENDPOINTS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        }
-    }
+    /// Whether the routing has at least one endpoint. While it has none,
+    /// notifications are not even built ([`Events::log_change`] returns at
+    /// once): an event logged before an endpoint exists is never delivered
+    /// to it (an endpoint starts at the log's head), so nothing is lost, and
+    /// a server without endpoints pays nothing for events.
+    with_endpoints: std::sync::atomic::AtomicBool,
 }
 
 /// The server's handle on event delivery. Cheap to clone.
@@ -222,7 +201,7 @@ impl Events {
                 head: watch::Sender::new(head),
                 routing: watch::Sender::new(Arc::new(Routing::default())),
                 status: Mutex::new(HashMap::new()),
-                counted: std::sync::atomic::AtomicBool::new(false),
+                with_endpoints: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -249,21 +228,42 @@ impl Events {
         let (routing, out) = build(self.head());
         // Call under the same lock as the writes that log events (the
         // server's world lock), so that they agree on whether to log.
-        let any = !routing.endpoints.is_empty();
-        if any
-            != self
-                .shared
-                .counted
-                .swap(any, std::sync::atomic::Ordering::AcqRel)
-        {
-            if any {
-                WITH_ENDPOINTS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-            } else {
-                WITH_ENDPOINTS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-            }
-        }
+        self.shared.with_endpoints.store(
+            !routing.endpoints.is_empty(),
+            std::sync::atomic::Ordering::Release,
+        );
         self.shared.routing.send_replace(Arc::new(routing));
         out
+    }
+
+    /// Whether notifications should be logged now (some endpoint exists).
+    pub fn logging(&self) -> bool {
+        self.shared
+            .with_endpoints
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Appends the notifications of `change` to `batch`'s log entries, so
+    /// that they are durable together with the change. `time` is when it
+    /// happened. Does nothing while no endpoint exists ([`Events::logging`]).
+    pub fn log_change(&self, change: &Change, time: Timestamp, batch: &mut WriteBatch) {
+        if !self.logging() {
+            return;
+        }
+        for event in crate::notification::from_change(change, time) {
+            batch.append_log(LoggedEvent::encode(event));
+        }
+    }
+
+    /// Appends a telemetry event to `batch`'s log entries (nothing while no
+    /// endpoint exists).
+    pub fn log_telemetry(&self, telemetry: Telemetry<'_>, batch: &mut WriteBatch) {
+        if !self.logging() {
+            return;
+        }
+        batch.append_log(LoggedEvent::encode(crate::notification::from_telemetry(
+            telemetry,
+        )));
     }
 
     pub fn routing(&self) -> Arc<Routing> {

@@ -9,7 +9,7 @@
 //! cannot be delivered, and truncate the log behind the slowest endpoint.
 //!
 //! Must not: make a write wait for delivery (writers only append events to
-//! the log, in the batch of their change: [`log_change`], [`log_telemetry`]);
+//! the log, in the batch of their change: [`Events::log_change`], [`Events::log_telemetry`]);
 //! hold an unbounded number of events in memory (workers read the log a page
 //! at a time); count an event as delivered before the endpoint acknowledged
 //! it (2xx, PUBACK, NATS flush) or it was stored as a dead letter; know about
@@ -26,27 +26,3 @@ pub use dispatcher::{DispatchConfig, EndpointStatus, Events, RetryPolicy, Route,
 pub use endpoint::{Endpoint, EndpointConfig, InvalidEndpoint, RetryOverrides};
 pub use filter::{Filter, FilterError};
 pub use notification::{CloudEvent, LoggedEvent, Telemetry};
-
-use twinscape_graph::{Change, Timestamp};
-use twinscape_store::WriteBatch;
-
-/// Appends the notifications of `change` to `batch`'s log entries, so that
-/// they are durable together with the change. `time` is when it happened.
-/// Does nothing while no endpoint exists (see [`dispatcher::logging`]).
-pub fn log_change(change: &Change, time: Timestamp, batch: &mut WriteBatch) {
-    if !dispatcher::logging() {
-        return;
-    }
-    for event in notification::from_change(change, time) {
-        batch.append_log(LoggedEvent::encode(event));
-    }
-}
-
-/// Appends a telemetry event to `batch`'s log entries (nothing while no
-/// endpoint exists).
-pub fn log_telemetry(telemetry: Telemetry<'_>, batch: &mut WriteBatch) {
-    if !dispatcher::logging() {
-        return;
-    }
-    batch.append_log(LoggedEvent::encode(notification::from_telemetry(telemetry)));
-}

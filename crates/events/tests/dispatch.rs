@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use twinscape_events::{
     DispatchConfig, Endpoint, EndpointConfig, Events, Filter, RetryPolicy, Route, Routing,
-    Telemetry, dispatcher, log_change, log_telemetry,
+    Telemetry, dispatcher,
 };
 use twinscape_graph::{Change, ChangeKind, Timestamp};
 use twinscape_store::{MemoryStore, Store, Table, WriteBatch};
@@ -79,7 +79,7 @@ async fn write(store: &Arc<dyn Store>, events: &Events, ids: &[&str]) {
     for id in ids {
         let mut batch = WriteBatch::new();
         batch.put(Table::Twins, *id, "{}");
-        log_change(&created(id), Timestamp(0), &mut batch);
+        events.log_change(&created(id), Timestamp(0), &mut batch);
         let info = store.commit(batch).await.unwrap();
         events.committed(info.log_seqs.end);
     }
@@ -170,7 +170,7 @@ async fn delivers_matching_events_in_order_then_truncates() {
     )
     .await;
     let mut batch = WriteBatch::new();
-    log_telemetry(
+    events.log_telemetry(
         Telemetry {
             twin_id: "keep4",
             component: None,

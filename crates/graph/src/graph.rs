@@ -167,6 +167,25 @@ impl TwinGraph {
         self.rels.iter().filter_map(Option::as_ref)
     }
 
+    /// Twins from slot `from` on, in slot order (for reading in chunks:
+    /// starting costs nothing, whatever `from` is).
+    pub fn twins_from(&self, from: u32) -> impl Iterator<Item = (u32, &Twin)> {
+        self.twins
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .filter_map(|(i, t)| t.as_ref().map(|t| (i as u32, t)))
+    }
+
+    /// Relationships from slot `from` on, in slot order, with their slots.
+    pub fn relationships_from(&self, from: u32) -> impl Iterator<Item = (u32, &Relationship)> {
+        self.rels
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .filter_map(|(i, r)| r.as_ref().map(|r| (i as u32, r)))
+    }
+
     /// All relationships with their slots, in slot order.
     pub fn relationships_with_slots(&self) -> impl Iterator<Item = (u32, &Relationship)> {
         self.rels

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 mod error;
 pub mod live;
+pub mod routes;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, ErrorItem};
 

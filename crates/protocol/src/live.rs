@@ -78,6 +78,16 @@ pub enum DeltaOp {
     DeleteModel {
         id: String,
     },
+    /// Telemetry a twin (or one of its components) sent. Not part of the
+    /// graph: a replica passes it on (charts, scene rules) and keeps nothing.
+    Telemetry {
+        twin: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        component: Option<String>,
+        /// `Telemetry-Source-Time`, or when it arrived (RFC 3339).
+        time: String,
+        payload: Value,
+    },
 }
 
 /// Messages from the server.

@@ -22,21 +22,21 @@ pub enum Command {
     /// Run the server: REST API, live feed and the browser app.
     Serve(ServeArgs),
     /// Print a bearer token signed by the server's local key (`--auth local`).
-    Token(crate::auth::TokenArgs),
+    Token(twinscape_auth::TokenArgs),
     /// DTDL models: validate locally; create, list, show, decommission, delete.
-    Model(crate::client::models::ModelArgs),
+    Model(twinscape_client::models::ModelArgs),
     /// Digital twins: create, show, update (JSON Patch), delete.
-    Twin(crate::client::twins::TwinArgs),
+    Twin(twinscape_client::twins::TwinArgs),
     /// Relationships between twins: create, list, show, delete.
-    Relationship(crate::client::relationships::RelationshipArgs),
+    Relationship(twinscape_client::relationships::RelationshipArgs),
     /// Run a query (all pages); a table by default.
-    Query(crate::client::query::QueryArgs),
+    Query(twinscape_client::query::QueryArgs),
     /// Import an ndjson file in ADT's import format, with a progress bar.
-    Import(crate::client::import::ImportArgs),
+    Import(twinscape_client::import::ImportArgs),
     /// Event endpoints (webhook, MQTT, NATS): create, list, show, delete, dead letters.
-    Endpoint(crate::client::events::EndpointArgs),
+    Endpoint(twinscape_client::events::EndpointArgs),
     /// Event routes (which events go to which endpoint): create, list, show, delete.
-    Route(crate::client::events::RouteArgs),
+    Route(twinscape_client::events::RouteArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -58,9 +58,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub events: crate::events::EventArgs,
     #[command(flatten)]
-    pub auth: crate::auth::AuthArgs,
+    pub auth: twinscape_auth::AuthArgs,
     #[command(flatten)]
-    pub tls: crate::tls::TlsArgs,
+    pub tls: twinscape_auth::tls::TlsArgs,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -79,13 +79,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("starting the async runtime")?;
             rt.block_on(crate::http::serve(args))
         }
-        Command::Token(args) => crate::auth::token_command(&args),
-        Command::Model(args) => crate::client::models::run(args),
-        Command::Twin(args) => crate::client::twins::run(args),
-        Command::Relationship(args) => crate::client::relationships::run(args),
-        Command::Query(args) => crate::client::query::run(args),
-        Command::Import(args) => crate::client::import::run(args),
-        Command::Endpoint(args) => crate::client::events::run_endpoint(args),
-        Command::Route(args) => crate::client::events::run_route(args),
+        Command::Token(args) => twinscape_auth::token_command(&args),
+        Command::Model(args) => twinscape_client::models::run(args),
+        Command::Twin(args) => twinscape_client::twins::run(args),
+        Command::Relationship(args) => twinscape_client::relationships::run(args),
+        Command::Query(args) => twinscape_client::query::run(args),
+        Command::Import(args) => twinscape_client::import::run(args),
+        Command::Endpoint(args) => twinscape_client::events::run_endpoint(args),
+        Command::Route(args) => twinscape_client::events::run_route(args),
     }
 }

@@ -2,46 +2,31 @@
 //! first start, and a small simulator that keeps them changing, so the browser
 //! app shows something live at once.
 
-use crate::api::models::upload_models;
-use crate::state::{AppState, change_batch, now};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+use twinscape_core::{AppState, CoreError};
 use twinscape_demo::twins as demo;
 use twinscape_graph::Precondition;
 
 /// Loads the demo building unless the store already holds models.
 pub async fn seed(state: &AppState) -> anyhow::Result<()> {
-    if !state.world.read().engine.registry().is_empty() {
+    if !state.world().engine().registry().is_empty() {
         return Ok(());
     }
     state
-        .write(|world, batch| {
-            upload_models(world, batch, &demo::models())?;
-            let t = now();
+        .write(|txn| -> Result<(), CoreError> {
+            txn.add_models(&demo::models())?;
             for twin in demo::twins() {
-                let change = world.engine.create_or_replace_twin(
-                    &twin.id,
-                    &twin.doc,
-                    &Precondition::None,
-                    t,
-                )?;
-                change_batch(&change, batch);
+                txn.create_or_replace_twin(&twin.id, &twin.doc, &Precondition::None)?;
             }
             for r in demo::relationships() {
-                let change = world.engine.create_or_replace_relationship(
-                    &r.source,
-                    &r.id,
-                    &r.doc,
-                    &Precondition::None,
-                    t,
-                )?;
-                change_batch(&change, batch);
+                txn.create_or_replace_relationship(&r.source, &r.id, &r.doc, &Precondition::None)?;
             }
             Ok(())
         })
         .await
-        .map_err(|e| anyhow::anyhow!("seeding the demo building: {}", e.message))?;
+        .map_err(|e| anyhow::anyhow!("seeding the demo building: {e}"))?;
     tracing::info!("loaded the demo building: {} twins", demo::twins().len());
     Ok(())
 }
@@ -75,11 +60,10 @@ pub fn simulate(state: Arc<AppState>, period: Duration) {
                 })
                 .collect();
             let result = state
-                .write(move |world, batch| {
-                    let t = now();
+                .write(move |txn| -> Result<(), CoreError> {
                     for (room, step, flip) in picks {
-                        let current = world
-                            .engine
+                        let current = txn
+                            .engine()
                             .graph()
                             .twin_json(&room)
                             .and_then(|d| d["temperature"].as_f64())
@@ -87,17 +71,12 @@ pub fn simulate(state: Arc<AppState>, period: Duration) {
                         let value = ((current + step).clamp(17.0, 27.0) * 10.0).round() / 10.0;
                         let patch =
                             json!([{"op": "replace", "path": "/temperature", "value": value}]);
-                        if let Ok(change) =
-                            world
-                                .engine
-                                .update_twin(&room, &patch, &Precondition::None, t)
-                        {
-                            change_batch(&change, batch);
-                        }
+                        // A room that is gone is skipped.
+                        let _ = txn.update_twin(&room, &patch, &Precondition::None);
                         if flip {
                             let ahu = "Roof_AHU2";
-                            let status = world
-                                .engine
+                            let status = txn
+                                .engine()
                                 .graph()
                                 .twin_json(ahu)
                                 .and_then(|d| d["status"].as_str().map(str::to_string));
@@ -108,13 +87,7 @@ pub fn simulate(state: Arc<AppState>, period: Duration) {
                             };
                             let patch =
                                 json!([{"op": "replace", "path": "/status", "value": next_status}]);
-                            if let Ok(change) =
-                                world
-                                    .engine
-                                    .update_twin(ahu, &patch, &Precondition::None, t)
-                            {
-                                change_batch(&change, batch);
-                            }
+                            let _ = txn.update_twin(ahu, &patch, &Precondition::None);
                         }
                     }
                     Ok(())

@@ -1,10 +1,6 @@
 //! The HTTP server: routes, static web app, JSON errors for everything else.
 
-use crate::api_error::ApiError;
-use crate::assets::{self, Assets};
-use crate::auth::{Auth, AuthMode};
 use crate::cli::ServeArgs;
-use crate::state::{ApiLimits, AppState};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::Request;
@@ -14,20 +10,21 @@ use axum::routing::{get, get_service};
 use axum::serve::ListenerExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
+use twinscape_api::ApiError;
+use twinscape_api::assets::{self, Assets};
+use twinscape_auth::{Auth, AuthMode};
+use twinscape_core::{ApiLimits, AppState};
 use twinscape_engine::EngineConfig;
 use twinscape_protocol::{ErrorCode, Health};
 use twinscape_query::TokenKey;
 use twinscape_store::{RedbStore, Store};
 
-/// Client-side routes of the browser app: served `index.html` so that a reload
-/// or a shared link works. Everything else that is not a file is a JSON 404.
-const APP_ROUTES: &[&str] = &["/", "/explorer", "/scenes", "/embed"];
-
-/// Whether this server speaks TLS (for absolute links in responses).
-pub static TLS_ON: AtomicBool = AtomicBool::new(false);
+// Client-side routes of the browser app (shared with the app) are served
+// `index.html`, so that a reload or a shared link works. Everything else
+// that is not a file is a JSON 404.
+use twinscape_protocol::routes::APP_ROUTES;
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(args.data_dir.join("3d"))
@@ -54,12 +51,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
     .context("loading the stored graph")??;
     {
-        let world = state.world.read();
+        let world = state.world();
         tracing::info!(
             "loaded {} models, {} twins, {} relationships in {:.2} s",
-            world.engine.registry().len(),
-            world.engine.graph().twin_count(),
-            world.engine.graph().relationship_count(),
+            world.engine().registry().len(),
+            world.engine().graph().twin_count(),
+            world.engine().graph().relationship_count(),
             started.elapsed().as_secs_f64()
         );
     }
@@ -77,8 +74,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let (events, events_store) = (state.events.clone(), state.store.clone());
     let auth = Arc::new(Auth::from_args(&args.auth, &args.data_dir).await?);
-    let tls = crate::tls::load(&args.tls, &args.data_dir, args.listen).await?;
-    let app = router(&args.data_dir, web_dir.as_deref(), state, auth.clone());
+    let tls = twinscape_auth::tls::load(&args.tls, &args.data_dir, args.listen).await?;
+    let mut app = router(&args.data_dir, web_dir.as_deref(), state, auth.clone());
+    if tls.is_some() {
+        // Absolute links in responses (`nextLink`, `operation-location`)
+        // take their scheme from here unless a proxy in front says otherwise.
+        app = app.layer(
+            tower_http::set_header::SetRequestHeaderLayer::if_not_present(
+                axum::http::HeaderName::from_static("x-forwarded-proto"),
+                axum::http::HeaderValue::from_static("https"),
+            ),
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -87,9 +94,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _dispatcher = events.start(events_store, args.events.dispatch_config(addr));
     let no_auth = auth.mode() == AuthMode::None;
     if no_auth {
-        crate::auth::warn_auth_disabled(&addr);
+        twinscape_auth::warn_auth_disabled(&addr);
     }
-    TLS_ON.store(tls.is_some(), std::sync::atomic::Ordering::Relaxed);
     // Tests and scripts read this line to learn the scheme and port.
     println!(
         "Twinscape listening on {}://{addr}/{}",
@@ -102,7 +108,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     match tls {
         Some(config) => {
-            crate::tls::serve(listener.into_std()?, app, config, shutdown_signal()).await?
+            twinscape_auth::tls::serve(listener.into_std()?, app, config, shutdown_signal()).await?
         }
         // TCP_NODELAY: live-feed deltas and responses are small writes that
         // Nagle would hold until the peer's (delayed, up to 40 ms) ACK.
@@ -127,12 +133,12 @@ pub fn router(
     let live = Router::new()
         .route(
             twinscape_protocol::live::LIVE_PATH,
-            get(crate::live::upgrade),
+            get(twinscape_live::upgrade),
         )
         .with_state((state.clone(), auth.clone()));
     let mut app = Router::new()
         .merge(live)
-        .merge(crate::api::router(state))
+        .merge(twinscape_api::router(state))
         .route("/healthz", get(healthz))
         .route("/3d/{name}", get(assets::get_asset).with_state(assets));
 
@@ -164,7 +170,7 @@ pub fn router(
     app.method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             auth,
-            crate::auth::require_on_api_paths,
+            twinscape_auth::require_on_api_paths,
         ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
@@ -205,11 +211,9 @@ async fn method_not_allowed(req: Request) -> Response {
 
 fn is_known_path(path: &str) -> bool {
     path == "/healthz"
-        || crate::api::is_api_path(path)
+        || twinscape_protocol::routes::is_api_path(path)
         || path.starts_with("/3d/")
-        || APP_ROUTES
-            .iter()
-            .any(|r| path == *r || (*r != "/" && path.starts_with(&format!("{r}/"))))
+        || twinscape_protocol::routes::is_app_route(path)
 }
 
 async fn app_not_built() -> impl IntoResponse {
@@ -265,25 +269,15 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+fn random_u64() -> u64 {
+    twinscape_core::random_u128() as u64
+}
+
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
-    if getrandom::fill(&mut b).is_err() {
-        // Fall back to the clock: ETags and token keys only need to differ.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        for (i, x) in b.iter_mut().enumerate() {
-            *x = (t >> ((i % 16) * 8)) as u8;
-        }
+    for chunk in b.chunks_mut(16) {
+        let r = twinscape_core::random_u128().to_le_bytes();
+        chunk.copy_from_slice(&r[..chunk.len()]);
     }
     b
-}
-
-pub fn random_u128() -> u128 {
-    u128::from_le_bytes(random_bytes())
-}
-
-fn random_u64() -> u64 {
-    u64::from_le_bytes(random_bytes())
 }

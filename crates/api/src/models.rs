@@ -1,29 +1,28 @@
 //! `/models`: upload, list, get, decommission, delete.
 
 use super::{Params, State, api_version, json_body, list_page, page_state, param};
-use crate::api_error::ApiError;
-use crate::state::{World, model_row, now};
+use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeSet;
+use twinscape_core::{Txn, World};
 use twinscape_graph::Timestamp;
 use twinscape_protocol::ErrorCode;
-use twinscape_store::Table;
 
 /// ADT's `DigitalTwinsModelData` for a registered model.
 fn model_data(world: &World, id: &str, include_model: bool) -> Option<Json> {
-    let entry = world.engine.registry().get(id)?;
+    let entry = world.engine().registry().get(id)?;
     // ADT's key order: id, description, displayName, decommissioned, uploadTime.
     let mut m = Map::new();
     m.insert("id".into(), json!(entry.id));
     m.insert("description".into(), json!(entry.description));
     m.insert("displayName".into(), json!(entry.display_name));
     m.insert("decommissioned".into(), json!(entry.decommissioned));
-    if let Some(t) = world.upload_times.get(id) {
-        m.insert("uploadTime".into(), json!(upload_time_text(*t)));
+    if let Some(t) = world.upload_time(id) {
+        m.insert("uploadTime".into(), json!(upload_time_text(t)));
     }
     if include_model {
         m.insert("model".into(), entry.model.clone());
@@ -63,17 +62,6 @@ fn check_model_id(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn top_level_ids(batch: &[Json]) -> Vec<String> {
-    batch
-        .iter()
-        .flat_map(|d| match d {
-            Json::Array(items) => items.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        })
-        .filter_map(|d| d.get("@id").and_then(Json::as_str).map(str::to_string))
-        .collect()
-}
-
 /// `POST /models`
 pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response, ApiError> {
     let doc = json_body(&body, state.limits.max_models_bytes)?;
@@ -99,57 +87,17 @@ pub async fn add(AxState(state): AxState<State>, body: Bytes) -> Result<Response
             ),
         ));
     }
-    let items = state
-        .write(|world, store| upload_models(world, store, &batch))
-        .await?;
+    let items = state.write(|txn| upload_models(txn, &batch)).await?;
     Ok((StatusCode::CREATED, axum::Json(Json::Array(items))).into_response())
 }
 
-/// Registers a batch of models (all or nothing) and queues their store rows.
-pub fn upload_models(
-    world: &mut World,
-    store: &mut twinscape_store::WriteBatch,
-    batch: &[Json],
-) -> Result<Vec<Json>, ApiError> {
-    {
-        {
-            let existing: Vec<String> = top_level_ids(batch)
-                .into_iter()
-                .filter(|id| world.engine.registry().get(id).is_some())
-                .collect();
-            if !existing.is_empty() {
-                return Err(ApiError::new(
-                    ErrorCode::ModelIdAlreadyExists,
-                    format!(
-                        "Some of the model ids already exist: {}. Use Model_List API to view models that already exist. See the Swagger example (https://aka.ms/ModelListSwSmpl).",
-                        existing.join(", ")
-                    ),
-                ));
-            }
-            let ids = world.engine.add_models(batch).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::DTDLParserError,
-                    format!(
-                        "None of the models in this request could be created due to a problem with one or more models: {e}. See model documentation(https://aka.ms/ADTv2Models) for supported format."
-                    ),
-                )
-            })?;
-            let start = now();
-            let mut out = Vec::with_capacity(ids.len());
-            for (i, id) in ids.iter().enumerate() {
-                // Models of one upload get distinct times, in batch order.
-                let t = Timestamp(start.0 + i as i64);
-                world.upload_times.insert(id.clone(), t);
-                if let Some(entry) = world.engine.registry().get(id) {
-                    store.put(Table::Models, id.clone(), model_row(&entry.model, t, false));
-                }
-                if let Some(d) = model_data(world, id, false) {
-                    out.push(d);
-                }
-            }
-            Ok(out)
-        }
-    }
+/// Registers a batch of models (all or nothing); ADT's model data of each.
+pub fn upload_models(txn: &mut Txn<'_>, batch: &[Json]) -> Result<Vec<Json>, ApiError> {
+    let ids = txn.add_models(batch)?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| model_data(txn.world(), id, false))
+        .collect())
 }
 
 fn model_not_found(id: &str) -> ApiError {
@@ -178,8 +126,8 @@ pub async fn list(
     )?;
     let deps: Vec<String> = serde_json::from_value(page.extra["deps"].clone()).unwrap_or_default();
     let include = page.extra["include"].as_bool().unwrap_or(false);
-    let world = state.world.read();
-    let registry = world.engine.registry();
+    let world = state.world();
+    let registry = world.engine().registry();
     let mut ids: Vec<String> = if deps.is_empty() {
         registry.models().map(|m| m.id.clone()).collect()
     } else {
@@ -202,7 +150,7 @@ pub async fn list(
         seen.into_iter().collect()
     };
     // Upload order, as ADT lists them.
-    ids.sort_by_key(|id| (world.upload_times.get(id).copied(), id.clone()));
+    ids.sort_by_key(|id| (world.upload_time(id), id.clone()));
     let items: Vec<Json> = ids
         .iter()
         .filter_map(|id| model_data(&world, id, include))
@@ -225,7 +173,7 @@ pub async fn get(
     check_model_id(&id)?;
     let include =
         param(&params.0, "includeModelDefinition").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let world = state.world.read();
+    let world = state.world();
     model_data(&world, &id, include)
         .map(|d| axum::Json(d).into_response())
         .ok_or_else(|| model_not_found(&id))
@@ -257,16 +205,7 @@ pub async fn update(
             "Only [{\"op\": \"replace\", \"path\": \"/decommissioned\", \"value\": true}] can be applied to a model.",
         ));
     }
-    state
-        .write(|world, store| {
-            world.engine.decommission_model(&id)?;
-            if let Some(entry) = world.engine.registry().get(&id) {
-                let t = world.upload_times.get(&id).copied().unwrap_or_else(now);
-                store.put(Table::Models, id.clone(), model_row(&entry.model, t, true));
-            }
-            Ok(())
-        })
-        .await?;
+    state.write(|txn| txn.decommission_model(&id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -276,13 +215,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     check_model_id(&id)?;
-    state
-        .write(|world, store| {
-            world.engine.delete_model(&id)?;
-            world.upload_times.remove(&id);
-            store.delete(Table::Models, id.clone());
-            Ok(())
-        })
-        .await?;
+    state.write(|txn| txn.delete_model(&id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

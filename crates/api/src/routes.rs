@@ -2,14 +2,14 @@
 //! events pipeline's work).
 
 use super::{Params, State, api_version, json_body, list_page, page_state};
-use crate::api_error::ApiError;
+use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
+use twinscape_core::EventRoute;
 use twinscape_protocol::ErrorCode;
-use twinscape_store::Table;
 
 fn not_found(id: &str) -> ApiError {
     ApiError::new(
@@ -33,7 +33,12 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let params = params.0;
     let page = page_state(&params, &headers, 100, Json::Null)?;
-    let items: Vec<Json> = state.world.read().event_routes.values().cloned().collect();
+    let items: Vec<Json> = state
+        .world()
+        .event_routes()
+        .values()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
     Ok(list_page(
         &headers,
         "/eventroutes",
@@ -47,9 +52,9 @@ pub async fn get(
     AxState(state): AxState<State>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let world = state.world.read();
+    let world = state.world();
     world
-        .event_routes
+        .event_routes()
         .get(&id)
         .map(|r| axum::Json(r.clone()).into_response())
         .ok_or_else(|| not_found(&id))
@@ -100,29 +105,26 @@ pub async fn put(
         ));
     }
     let max = state.limits.max_event_routes;
-    let events = state.events.clone();
     state
-        .write(|world, batch| {
-            if !world.endpoints.contains_key(&endpoint) {
+        .write(|txn| {
+            let world = txn.world();
+            if !world.endpoints().contains_key(&endpoint) {
                 return Err(ApiError::new(
                     ErrorCode::EventRouteEndpointInvalid,
                     "The endpoint provided does not exist or is not active. Check that your endpoint is provisioned correctly. See event route documentation (https://aka.ms/ADTv2Routes).",
                 ));
             }
-            if !world.event_routes.contains_key(&id) && world.event_routes.len() >= max {
+            if !world.event_routes().contains_key(&id) && world.event_routes().len() >= max {
                 return Err(ApiError::new(
                     ErrorCode::LimitExceeded,
                     format!("An instance can have at most {max} event routes."),
                 ));
             }
-            let route = json!({ "id": id, "endpointName": endpoint, "filter": filter });
-            batch.put(
-                Table::EventRoutes,
-                id.clone(),
-                serde_json::to_vec(&route).unwrap_or_default(),
-            );
-            world.event_routes.insert(id.clone(), route);
-            crate::events::publish_routing(&events, world);
+            txn.put_route(EventRoute {
+                id: id.clone(),
+                endpoint_name: endpoint.clone(),
+                filter: filter.clone(),
+            });
             Ok(())
         })
         .await?;
@@ -133,15 +135,10 @@ pub async fn delete(
     AxState(state): AxState<State>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let events = state.events.clone();
     state
-        .write(|world, batch| {
-            if world.event_routes.remove(&id).is_none() {
-                return Err(not_found(&id));
-            }
-            batch.delete(Table::EventRoutes, id.clone());
-            crate::events::publish_routing(&events, world);
-            Ok(())
+        .write(|txn| match txn.delete_route(&id) {
+            Some(_) => Ok(()),
+            None => Err(not_found(&id)),
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

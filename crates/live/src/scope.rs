@@ -14,9 +14,9 @@
 //! Deltas with nothing in scope are not sent, so a scoped session sees gaps. A scoped session does not resume from history: it starts with
 //! a fresh snapshot.
 
-use crate::state::World;
 use serde_json::Value as Json;
 use std::collections::HashSet;
+use twinscape_core::World;
 use twinscape_engine::Engine;
 use twinscape_protocol::live::{DeltaOp, ServerMessage};
 use twinscape_query::ast::{FromClause, Query};
@@ -39,7 +39,7 @@ pub struct Scope {
 
 impl Scope {
     pub fn parse(text: &str, world: &World) -> Result<Scope, ScopeError> {
-        let query = twinscape_query::parse_with_limits(text, &world.engine.config().limits)?;
+        let query = twinscape_query::parse_with_limits(text, &world.engine().config().limits)?;
         if matches!(query.from, FromClause::Relationships { .. }) {
             return Err(ScopeError::Relationships);
         }
@@ -53,9 +53,9 @@ impl Scope {
     /// Computes the scope afresh: the twins and the relationships between
     /// them, as stored documents (for a snapshot).
     pub fn reset(&mut self, world: &World) -> (Vec<Json>, Vec<Json>) {
-        let ids = world.engine.scope_twins(&self.query, None);
+        let ids = world.engine().scope_twins(&self.query, None);
         self.twins = ids.iter().cloned().collect();
-        let graph = world.engine.graph();
+        let graph = world.engine().graph();
         let twins = ids.iter().filter_map(|id| graph.twin_json(id)).collect();
         let mut rels = Vec::new();
         for id in &ids {
@@ -66,7 +66,7 @@ impl Scope {
 
     /// The outgoing relationships of `id` whose target is in the scope.
     fn relationships_from(&self, world: &World, id: &str) -> Vec<Json> {
-        let graph = world.engine.graph();
+        let graph = world.engine().graph();
         let Some(slot) = graph.slot_of(id) else {
             return Vec::new();
         };
@@ -83,7 +83,7 @@ impl Scope {
 
     /// The incoming relationships of `id` whose source is in the scope.
     fn relationships_to(&self, world: &World, id: &str) -> Vec<Json> {
-        let graph = world.engine.graph();
+        let graph = world.engine().graph();
         let Some(slot) = graph.slot_of(id) else {
             return Vec::new();
         };
@@ -101,7 +101,7 @@ impl Scope {
     /// Twins that entered the scope: their documents, then the relationships
     /// between them and the rest of the scope (call after they are added).
     fn entered(&self, world: &World, ids: &[String], out: &mut Vec<DeltaOp>) {
-        let graph = world.engine.graph();
+        let graph = world.engine().graph();
         for id in ids {
             if let Some(twin) = graph.twin_json(id) {
                 out.push(DeltaOp::PutTwin { twin });
@@ -125,12 +125,17 @@ impl Scope {
     /// The part of a delta inside the scope, as the message to send; `None`
     /// when nothing of it is.
     pub fn filter(&mut self, world: &World, seq: u64, ops: Vec<DeltaOp>) -> Option<ServerMessage> {
-        let graph_changed = ops
-            .iter()
-            .any(|op| !matches!(op, DeltaOp::PutModel { .. } | DeltaOp::DeleteModel { .. }));
+        let graph_changed = ops.iter().any(|op| {
+            !matches!(
+                op,
+                DeltaOp::PutModel { .. } | DeltaOp::DeleteModel { .. } | DeltaOp::Telemetry { .. }
+            )
+        });
         let mut out = Vec::new();
         if !graph_changed {
-            out = ops;
+            for op in ops {
+                self.pass_relationship_or_model(op, &mut out);
+            }
         } else if self.local {
             // Check each changed twin alone.
             let changed: Vec<String> = ops
@@ -141,7 +146,7 @@ impl Scope {
                 })
                 .collect();
             let inside: HashSet<String> = world
-                .engine
+                .engine()
                 .scope_twins(&self.query, Some(&changed))
                 .into_iter()
                 .collect();
@@ -173,7 +178,7 @@ impl Scope {
         } else {
             // JOINs or MATCH: any change may move the scope; run it again.
             let now: HashSet<String> = world
-                .engine
+                .engine()
                 .scope_twins(&self.query, None)
                 .into_iter()
                 .collect();
@@ -214,7 +219,8 @@ impl Scope {
         (!out.is_empty()).then_some(ServerMessage::Delta { seq, ops: out })
     }
 
-    /// Relationship changes inside the scope (both ends in it), and models.
+    /// Relationship changes inside the scope (both ends in it), telemetry
+    /// of twins in it, and models.
     fn pass_relationship_or_model(&self, op: DeltaOp, out: &mut Vec<DeltaOp>) {
         let keep = match &op {
             DeltaOp::PutRelationship { relationship } => {
@@ -225,6 +231,7 @@ impl Scope {
                 })
             }
             DeltaOp::DeleteRelationship { source, .. } => self.twins.contains(source),
+            DeltaOp::Telemetry { twin, .. } => self.twins.contains(twin),
             _ => true,
         };
         if keep {

@@ -1,7 +1,7 @@
 //! `POST /query`
 
 use super::{State, json_body, page_size_header};
-use crate::api_error::ApiError;
+use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::State as AxState;
 use axum::http::{HeaderMap, HeaderValue};
@@ -41,8 +41,8 @@ pub async fn query(
     };
     // Rows are written straight to JSON text under the read lock.
     let page = {
-        let world = state.world.read();
-        world.engine.query_json(&text, &options)?
+        let world = state.world();
+        world.engine().query_json(&text, &options)?
     };
     let mut body = Vec::with_capacity(page.items.len() + 64);
     body.extend_from_slice(b"{\"value\":");

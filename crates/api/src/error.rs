@@ -164,3 +164,38 @@ impl From<twinscape_engine::QueryFailure> for ApiError {
         ApiError::new(code, e.to_string())
     }
 }
+
+impl From<twinscape_core::CoreError> for ApiError {
+    fn from(e: twinscape_core::CoreError) -> Self {
+        use twinscape_core::CoreError as C;
+        match e {
+            C::Graph(e) => e.into(),
+            C::Registry(e) => e.into(),
+            C::ModelsExist(ids) => ApiError::new(
+                ErrorCode::ModelIdAlreadyExists,
+                format!(
+                    "Some of the model ids already exist: {}. Use Model_List API to view models that already exist. See the Swagger example (https://aka.ms/ModelListSwSmpl).",
+                    ids.join(", ")
+                ),
+            ),
+            C::InvalidModels(e) => ApiError::new(
+                ErrorCode::DTDLParserError,
+                format!(
+                    "None of the models in this request could be created due to a problem with one or more models: {e}. See model documentation(https://aka.ms/ADTv2Models) for supported format."
+                ),
+            ),
+            C::MissingMessageId => ApiError::new(
+                ErrorCode::InvalidArgument,
+                "The Message-Id header is required for telemetry.",
+            ),
+            C::NotDurable(err) => ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                format!("The write could not be made durable: {err}"),
+            ),
+            C::Poisoned => ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "A previous write could not be made durable; restart the server to reload the durable state.",
+            ),
+        }
+    }
+}

@@ -4,13 +4,13 @@ use super::{
     Params, State, absolute_link, api_version, etag_header, json_body, list_page_ordered,
     page_size_header, page_state, param, percent_encode, precondition,
 };
-use crate::api_error::ApiError;
-use crate::state::{change_batch, now};
+use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
+use twinscape_core::{CoreError, TelemetryIn};
 use twinscape_graph::{Change, ChangeKind, GraphError};
 use twinscape_protocol::ErrorCode;
 
@@ -55,8 +55,8 @@ pub async fn get(
     // Written straight to JSON text under the read lock.
     let mut body = Vec::with_capacity(512);
     let etag = {
-        let world = state.world.read();
-        let graph = world.engine.graph();
+        let world = state.world();
+        let graph = world.engine().graph();
         let etag = graph
             .twin(&id)
             .map(|t| t.etag.to_string())
@@ -88,13 +88,7 @@ pub async fn put(
     }
     let pre = precondition(&headers);
     let change = state
-        .write(|world, batch| {
-            let change = world
-                .engine
-                .create_or_replace_twin(&id, &doc, &pre, now())?;
-            change_batch(&change, batch);
-            Ok(change)
-        })
+        .write(|txn| txn.create_or_replace_twin(&id, &doc, &pre))
         .await?;
     Ok((
         StatusCode::OK,
@@ -114,11 +108,7 @@ pub async fn patch(
     let patch = json_body(&body, state.limits.max_twin_bytes)?;
     let pre = precondition(&headers);
     let change = state
-        .write(|world, batch| {
-            let change = world.engine.update_twin(&id, &patch, &pre, now())?;
-            change_batch(&change, batch);
-            Ok(change)
-        })
+        .write(|txn| txn.update_twin(&id, &patch, &pre))
         .await?;
     Ok((StatusCode::NO_CONTENT, etag_header(&after_etag(&change))).into_response())
 }
@@ -131,11 +121,7 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let pre = precondition(&headers);
     state
-        .write(|world, batch| {
-            let change = world.engine.delete_twin(&id, &pre)?;
-            change_batch(&change, batch);
-            Ok(())
-        })
+        .write(|txn| txn.delete_twin(&id, &pre).map(|_| ()))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -145,8 +131,8 @@ pub async fn get_component(
     AxState(state): AxState<State>,
     Path((id, component)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let world = state.world.read();
-    let graph = world.engine.graph();
+    let world = state.world();
+    let graph = world.engine().graph();
     let etag = graph
         .twin(&id)
         .map(|t| t.etag.to_string())
@@ -165,48 +151,56 @@ pub async fn patch_component(
     let patch = json_body(&body, state.limits.max_twin_bytes)?;
     let pre = precondition(&headers);
     let change = state
-        .write(|world, batch| {
-            let change = world
-                .engine
-                .update_component(&id, &component, &patch, &pre, now())
+        .write(|txn| {
+            txn.update_component(&id, &component, &patch, &pre)
                 .map_err(|e| match e {
                     // ADT answers a patch of a missing component as an invalid patch.
-                    GraphError::ComponentNotFound { .. } => ApiError::new(
+                    CoreError::Graph(GraphError::ComponentNotFound { .. }) => ApiError::new(
                         ErrorCode::JsonPatchInvalid,
                         format!("/{component} was not found. Please provide a valid patch document. See section on update apis in the documentation https://aka.ms/adtv2twins."),
                     ),
                     other => other.into(),
-                })?;
-            change_batch(&change, batch);
-            Ok(change)
+                })
         })
         .await?;
     Ok((StatusCode::NO_CONTENT, etag_header(&after_etag(&change))).into_response())
 }
 
-fn check_telemetry(state: &State, headers: &HeaderMap, body: &Bytes) -> Result<Json, ApiError> {
-    let message_id = headers
-        .get("message-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+/// Telemetry's headers and body, checked for shape; then handed to the
+/// state (`AppState::telemetry`: no write lock, published on the live feed).
+async fn take_telemetry(
+    state: &State,
+    id: &str,
+    component: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let message_id = header("message-id").unwrap_or("");
     if message_id.trim().is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            "The Message-Id header is required for telemetry.",
-        ));
+        return Err(CoreError::MissingMessageId.into());
     }
-    if let Some(t) = headers.get("telemetry-source-time")
-        && t.to_str()
-            .ok()
-            .and_then(twinscape_graph::Timestamp::parse)
-            .is_none()
-    {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            "Telemetry-Source-Time must be an RFC 3339 date-time.",
-        ));
-    }
-    json_body(body, state.limits.max_twin_bytes)
+    let source_time = match header("telemetry-source-time") {
+        None => None,
+        Some(t) => Some(twinscape_graph::Timestamp::parse(t).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                "Telemetry-Source-Time must be an RFC 3339 date-time.",
+            )
+        })?),
+    };
+    let payload = json_body(body, state.limits.max_twin_bytes)?;
+    // The event is durable before the client hears 204 (crates/events delivers it).
+    state
+        .telemetry(TelemetryIn {
+            twin_id: id,
+            component,
+            message_id,
+            source_time,
+            payload,
+        })
+        .await?;
+    Ok(())
 }
 
 /// `POST /digitaltwins/{id}/telemetry`
@@ -216,11 +210,7 @@ pub async fn telemetry(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let payload = check_telemetry(&state, &headers, &body)?;
-    // The event is durable before the client hears 204 (crates/events delivers it).
-    state
-        .write(|world, batch| crate::events::telemetry(world, batch, &id, None, &headers, payload))
-        .await?;
+    take_telemetry(&state, &id, None, &headers, &body).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -231,12 +221,7 @@ pub async fn component_telemetry(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let payload = check_telemetry(&state, &headers, &body)?;
-    state
-        .write(|world, batch| {
-            crate::events::telemetry(world, batch, &id, Some(&component), &headers, payload)
-        })
-        .await?;
+    take_telemetry(&state, &id, Some(&component), &headers, &body).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -247,8 +232,8 @@ pub async fn get_relationship(
     AxState(state): AxState<State>,
     Path((id, rel_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let world = state.world.read();
-    let graph = world.engine.graph();
+    let world = state.world();
+    let graph = world.engine().graph();
     if graph.twin(&id).is_none() {
         return Err(twin_not_found(&id));
     }
@@ -278,14 +263,7 @@ pub async fn put_relationship(
     }
     let pre = precondition(&headers);
     let change = state
-        .write(|world, batch| {
-            let change =
-                world
-                    .engine
-                    .create_or_replace_relationship(&id, &rel_id, &doc, &pre, now())?;
-            change_batch(&change, batch);
-            Ok(change)
-        })
+        .write(|txn| txn.create_or_replace_relationship(&id, &rel_id, &doc, &pre))
         .await?;
     Ok((
         StatusCode::OK,
@@ -305,13 +283,7 @@ pub async fn patch_relationship(
     let patch = json_body(&body, state.limits.max_twin_bytes)?;
     let pre = precondition(&headers);
     let change = state
-        .write(|world, batch| {
-            let change = world
-                .engine
-                .update_relationship(&id, &rel_id, &patch, &pre, now())?;
-            change_batch(&change, batch);
-            Ok(change)
-        })
+        .write(|txn| txn.update_relationship(&id, &rel_id, &patch, &pre))
         .await?;
     Ok((StatusCode::NO_CONTENT, etag_header(&after_etag(&change))).into_response())
 }
@@ -324,11 +296,7 @@ pub async fn delete_relationship(
 ) -> Result<Response, ApiError> {
     let pre = precondition(&headers);
     state
-        .write(|world, batch| {
-            let change = world.engine.delete_relationship(&id, &rel_id, &pre)?;
-            change_batch(&change, batch);
-            Ok(())
-        })
+        .write(|txn| txn.delete_relationship(&id, &rel_id, &pre).map(|_| ()))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -345,8 +313,8 @@ pub async fn list_relationships(
     let page = page_state(&params, &headers, 1000, json!({ "name": name }))?;
     let page = default_size(page, &headers);
     let name = page.extra["name"].as_str().map(str::to_string);
-    let world = state.world.read();
-    let graph = world.engine.graph();
+    let world = state.world();
+    let graph = world.engine().graph();
     let slot = graph.slot_of(&id).ok_or_else(|| twin_not_found(&id))?;
     let syms = graph.symbols();
     let mut rels: Vec<&twinscape_graph::Relationship> = graph
@@ -381,8 +349,8 @@ pub async fn list_incoming(
     let page = page_state(&params, &headers, 1000, Json::Null)?;
     let page = default_size(page, &headers);
     let version = api_version(&params).to_string();
-    let world = state.world.read();
-    let graph = world.engine.graph();
+    let world = state.world();
+    let graph = world.engine().graph();
     let slot = graph.slot_of(&id).ok_or_else(|| twin_not_found(&id))?;
     let syms = graph.symbols();
     let items: Vec<Json> = graph

@@ -9,15 +9,18 @@
 //! the server then refuses further writes (fail-stop) until restarted, which
 //! reloads the durable state.
 
-use crate::api_error::ApiError;
-use parking_lot::RwLock;
+use crate::error::CoreError;
+use crate::feed::LiveFeed;
+use crate::txn::Txn;
+use crate::world::{EventRoute, World};
+use parking_lot::{RwLock, RwLockReadGuard};
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use twinscape_engine::{Engine, EngineConfig};
-use twinscape_graph::{Change, ChangeKind, Timestamp};
-use twinscape_protocol::ErrorCode;
+use twinscape_graph::{GraphError, Timestamp};
+use twinscape_protocol::live::DeltaOp;
 use twinscape_store::{Store, Table, WriteBatch};
 
 /// Limits of the API (ADT's defaults, configurable).
@@ -47,29 +50,16 @@ impl Default for ApiLimits {
     }
 }
 
-/// What lives behind the lock: the engine and the API's own bookkeeping.
-pub struct World {
-    pub engine: Engine,
-    /// When each model was uploaded.
-    pub upload_times: HashMap<String, Timestamp>,
-    /// Event routes by id: `{"id", "endpointName", "filter"}`.
-    pub event_routes: std::collections::BTreeMap<String, Json>,
-    /// Import and delete jobs by store key (`imports/{id}`, `deletions/{id}`).
-    pub jobs: std::collections::BTreeMap<String, Json>,
-    /// Event endpoints by name.
-    pub endpoints: std::collections::BTreeMap<String, twinscape_events::Endpoint>,
-}
-
 pub struct AppState {
-    pub world: RwLock<World>,
+    world: RwLock<World>,
     pub store: Arc<dyn Store>,
     pub limits: ApiLimits,
     /// Event delivery: routes and endpoints for the dispatcher, its status.
     pub events: twinscape_events::Events,
     /// Where import files and job logs live (`<data-dir>/jobs`).
     pub files_dir: std::path::PathBuf,
-    /// The live feed's fan-out of committed changes.
-    pub hub: crate::live::Hub,
+    /// Committed change sets, in store order, for the live feed.
+    pub feed: Arc<LiveFeed>,
     /// The bulk job running now (one at a time), with its cancel flag.
     pub running_job: parking_lot::Mutex<Option<(String, Arc<AtomicBool>)>>,
     poisoned: AtomicBool,
@@ -81,64 +71,6 @@ pub fn now() -> Timestamp {
         .map(|d| d.as_nanos() as i128)
         .unwrap_or(0);
     Timestamp::from_unix_nanos(nanos)
-}
-
-/// Store key of a relationship: source twin id and relationship id.
-pub fn relationship_key(source: &str, rel_id: &str) -> String {
-    format!("{source}\u{1f}{rel_id}")
-}
-
-/// The store rows a graph change writes.
-pub fn change_batch(change: &Change, batch: &mut WriteBatch) {
-    let bytes = |v: &Json| serde_json::to_vec(v).unwrap_or_default();
-    match &change.kind {
-        ChangeKind::TwinCreated { id, twin } | ChangeKind::TwinUpdated { id, twin, .. } => {
-            batch.put(Table::Twins, id.clone(), bytes(twin));
-        }
-        ChangeKind::TwinDeleted { id, .. } => {
-            batch.delete(Table::Twins, id.clone());
-        }
-        ChangeKind::RelationshipCreated {
-            source_id,
-            relationship_id,
-            relationship,
-        }
-        | ChangeKind::RelationshipUpdated {
-            source_id,
-            relationship_id,
-            relationship,
-            ..
-        } => {
-            batch.put(
-                Table::Relationships,
-                relationship_key(source_id, relationship_id),
-                bytes(relationship),
-            );
-        }
-        ChangeKind::RelationshipDeleted {
-            source_id,
-            relationship_id,
-            ..
-        } => {
-            batch.delete(
-                Table::Relationships,
-                relationship_key(source_id, relationship_id),
-            );
-        }
-    }
-    batch.put(Table::Meta, "graph_seq", change.seq.to_be_bytes().to_vec());
-    // The change's notifications, durable with it (delivered by crates/events).
-    twinscape_events::log_change(change, now(), batch);
-}
-
-/// The stored form of a model: the model and what ADT reports about it.
-pub fn model_row(model: &Json, upload_time: Timestamp, decommissioned: bool) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "model": model,
-        "uploadTime": upload_time.to_string(),
-        "decommissioned": decommissioned,
-    }))
-    .unwrap_or_default()
 }
 
 /// A batch of stored twins or relationships, as read or already parsed.
@@ -296,7 +228,9 @@ impl AppState {
         let mut event_routes = std::collections::BTreeMap::new();
         for row in snapshot.entries(Table::EventRoutes)? {
             let (id, bytes) = row?;
-            event_routes.insert(id, serde_json::from_slice(&bytes)?);
+            let route: EventRoute = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("stored event route {id} does not load: {e}"))?;
+            event_routes.insert(id, route);
         }
         let mut jobs = std::collections::BTreeMap::new();
         for row in snapshot.entries(Table::Jobs)? {
@@ -337,57 +271,147 @@ impl AppState {
             limits,
             events,
             files_dir,
-            hub: crate::live::Hub::new(format!("{:016x}", crate::http::random_u128() as u64)),
+            feed: Arc::new(LiveFeed::new(format!("{:016x}", random_u128() as u64))),
             running_job: parking_lot::Mutex::new(None),
             poisoned: AtomicBool::new(false),
         })
     }
 
-    /// Runs a write: `f` changes the world and fills the batch under the
-    /// lock; the answer comes back once the batch is durable.
-    pub async fn write<R>(
+    /// The world, for reading. Hold the guard briefly: writers wait for it.
+    pub fn world(&self) -> RwLockReadGuard<'_, World> {
+        self.world.read()
+    }
+
+    /// Runs a write: `f` changes the world through a [`Txn`] under the
+    /// write lock; its change set goes to the store and the feed in lock
+    /// order, and the answer comes back once the batch is durable. A closure
+    /// that fails after some changes (a bulk write) still commits what it
+    /// made, so memory never runs ahead of disk for long.
+    pub async fn write<R, E: From<CoreError>>(
         &self,
-        f: impl FnOnce(&mut World, &mut WriteBatch) -> Result<R, ApiError>,
-    ) -> Result<R, ApiError> {
+        f: impl FnOnce(&mut Txn<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         if self.poisoned.load(Ordering::Acquire) {
-            return Err(self.unavailable());
+            return Err(CoreError::Poisoned.into());
         }
         let (result, commit, staged) = {
             let mut world = self.world.write();
             if self.poisoned.load(Ordering::Acquire) {
-                return Err(self.unavailable());
+                return Err(CoreError::Poisoned.into());
             }
-            let mut batch = WriteBatch::new();
-            // A closure that fails after some changes (a bulk write) still
-            // leaves those changes in memory: commit what it queued either way.
-            let result = f(&mut world, &mut batch);
-            if batch.is_empty() {
+            let mut txn = Txn::new(&mut world, &self.events, now());
+            let result = f(&mut txn);
+            let set = txn.finish();
+            if set.is_empty() {
                 return result;
             }
-            let staged = self.hub.stage(&world, &batch);
-            (result, self.store.commit(batch), staged)
+            let staged = self.feed.stage(set.ops);
+            (result, self.store.commit(set.rows), staged)
         };
         let outcome = commit.await;
         if let Some(s) = staged {
-            self.hub.committed(s, outcome.is_ok());
+            self.feed.committed(s, outcome.is_ok());
         }
         match outcome {
             Ok(_) => result,
             Err(err) => {
                 tracing::error!("store write failed; refusing further writes until restart: {err}");
                 self.poisoned.store(true, Ordering::Release);
-                Err(ApiError::new(
-                    ErrorCode::ServiceUnavailable,
-                    format!("The write could not be made durable: {err}"),
-                ))
+                Err(CoreError::NotDurable(err.to_string()).into())
             }
         }
     }
 
-    fn unavailable(&self) -> ApiError {
-        ApiError::new(
-            ErrorCode::ServiceUnavailable,
-            "A previous write could not be made durable; restart the server to reload the durable state.",
-        )
+    /// Takes telemetry (`POST …/telemetry`, later MQTT): checked under the
+    /// read lock (the twin, and the component when given, exist), published
+    /// on the live feed, and its event logged when some endpoint exists.
+    /// Never takes the write lock; concurrent posts share the store's group
+    /// commit, and nothing is written at all while no endpoint exists.
+    pub async fn telemetry(&self, t: TelemetryIn<'_>) -> Result<(), CoreError> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(CoreError::Poisoned);
+        }
+        if t.message_id.trim().is_empty() {
+            return Err(CoreError::MissingMessageId);
+        }
+        let time = t.source_time.unwrap_or_else(now);
+        let (commit, staged) = {
+            let world = self.world.read();
+            let graph = world.engine().graph();
+            let twin = graph
+                .twin(t.twin_id)
+                .ok_or_else(|| GraphError::TwinNotFound(t.twin_id.to_string()))?;
+            let twin_model = graph.symbols().name(twin.model).to_string();
+            let model_id = match t.component {
+                None => Some(twin_model),
+                Some(c) => {
+                    graph.component_json(t.twin_id, c)?;
+                    world
+                        .engine()
+                        .registry()
+                        .expanded(&twin_model)
+                        .and_then(|m| m.components.get(c).map(|d| d.schema.clone()))
+                }
+            };
+            let mut batch = WriteBatch::new();
+            self.events.log_telemetry(
+                twinscape_events::Telemetry {
+                    twin_id: t.twin_id,
+                    component: t.component,
+                    message_id: t.message_id,
+                    model_id: model_id.as_deref(),
+                    time,
+                    payload: t.payload.clone(),
+                },
+                &mut batch,
+            );
+            let staged = self.feed.stage(vec![DeltaOp::Telemetry {
+                twin: t.twin_id.to_string(),
+                component: t.component.map(str::to_string),
+                time: time.to_string(),
+                payload: t.payload,
+            }]);
+            // Reserved, then queued, in this order under the read lock: no
+            // writer is between them (it would need the write lock).
+            let commit = (!batch.is_empty()).then(|| self.store.commit(batch));
+            (commit, staged)
+        };
+        let outcome = match commit {
+            Some(commit) => commit.await.map(|_| ()),
+            None => Ok(()),
+        };
+        if let Some(s) = staged {
+            self.feed.committed(s, outcome.is_ok());
+        }
+        outcome.map_err(|err| {
+            tracing::error!("store write failed; refusing further writes until restart: {err}");
+            self.poisoned.store(true, Ordering::Release);
+            CoreError::NotDurable(err.to_string())
+        })
     }
+}
+
+/// Telemetry as it arrives, checked for shape by the caller.
+pub struct TelemetryIn<'a> {
+    pub twin_id: &'a str,
+    pub component: Option<&'a str>,
+    /// The client's `Message-Id` (the event's `id`).
+    pub message_id: &'a str,
+    /// `Telemetry-Source-Time`, if the client sent one.
+    pub source_time: Option<Timestamp>,
+    pub payload: Json,
+}
+
+/// A random number from the OS (ids, the feed's epoch, keys); the clock
+/// if the OS has none to give.
+pub fn random_u128() -> u128 {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        return t;
+    }
+    u128::from_le_bytes(b)
 }

@@ -314,7 +314,7 @@ pub fn header(reply: &Reply, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::Output;
+    use crate::Output;
 
     fn api(endpoint: &str) -> Api {
         Api::new(&Connection {

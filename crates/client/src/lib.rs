@@ -9,6 +9,7 @@
 pub mod api;
 pub mod events;
 pub mod import;
+pub mod model_cli;
 pub mod models;
 pub mod output;
 pub mod query;

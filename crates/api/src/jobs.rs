@@ -8,8 +8,7 @@
 //! Jobs run one at a time in the background and, as in ADT, are not atomic.
 
 use super::{Params, State, api_version, json_body, list_page, page_state};
-use crate::api_error::ApiError;
-use crate::state::{change_batch, now};
+use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,9 +16,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use twinscape_core::now;
 use twinscape_graph::{Precondition, Timestamp};
 use twinscape_protocol::ErrorCode;
-use twinscape_store::{Table, WriteBatch};
 
 /// How many twins or relationships one write (one lock, one commit) imports.
 const CHUNK: usize = 500;
@@ -86,23 +85,13 @@ fn valid_job_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// Persists a job's JSON (under the world lock, with the write).
-fn put_job(world: &mut crate::state::World, batch: &mut WriteBatch, key: &str, job: Json) {
-    batch.put(
-        Table::Jobs,
-        key.to_string(),
-        serde_json::to_vec(&job).unwrap_or_default(),
-    );
-    world.jobs.insert(key.to_string(), job);
-}
-
 /// Updates a job's status (and times) durably.
 async fn set_status(state: &State, key: &str, status: &str, error: Option<Json>) {
     let key = key.to_string();
     let status = status.to_string();
     let _ = state
-        .write(move |world, batch| {
-            if let Some(mut job) = world.jobs.get(&key).cloned() {
+        .write(move |txn| -> Result<(), ApiError> {
+            if let Some(mut job) = txn.world().jobs().get(&key).cloned() {
                 let t = job_time(now());
                 job["status"] = json!(status);
                 if let Some(obj) = job.as_object_mut() {
@@ -115,7 +104,7 @@ async fn set_status(state: &State, key: &str, status: &str, error: Option<Json>)
                         obj.insert("error".into(), e);
                     }
                 }
-                put_job(world, batch, &key, job);
+                txn.put_job(&key, job);
             }
             Ok(())
         })
@@ -214,9 +203,9 @@ fn list_jobs(
 ) -> Result<Response, ApiError> {
     let params = params.0;
     let page = page_state(&params, &headers, 100, Json::Null)?;
-    let world = state.world.read();
+    let world = state.world();
     let mut jobs: Vec<Json> = world
-        .jobs
+        .jobs()
         .iter()
         .filter(|(k, _)| k.starts_with(prefix))
         .map(|(_, v)| v.clone())
@@ -234,9 +223,9 @@ pub async fn get_import(
     AxState(state): AxState<State>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let world = state.world.read();
+    let world = state.world();
     world
-        .jobs
+        .jobs()
         .get(&format!("imports/{id}"))
         .map(|j| axum::Json(j.clone()).into_response())
         .ok_or_else(|| job_not_found(&id))
@@ -267,7 +256,7 @@ pub async fn put_import(
         .to_string();
     let (input_file, output_file) = (file_of(&input)?, file_of(&output)?);
     let key = format!("imports/{id}");
-    if state.world.read().jobs.contains_key(&key) {
+    if state.world().jobs().contains_key(&key) {
         return Err(ApiError::new(
             ErrorCode::JobIdAlreadyExists,
             format!(
@@ -289,8 +278,8 @@ pub async fn put_import(
     let stored = job.clone();
     let key2 = key.clone();
     let result = state
-        .write(move |world, batch| {
-            put_job(world, batch, &key2, stored);
+        .write(move |txn| -> Result<(), ApiError> {
+            txn.put_job(&key2, stored);
             Ok(())
         })
         .await;
@@ -313,9 +302,8 @@ pub async fn cancel_import(
 ) -> Result<Response, ApiError> {
     let key = format!("imports/{id}");
     let job = state
-        .world
-        .read()
-        .jobs
+        .world()
+        .jobs()
         .get(&key)
         .cloned()
         .ok_or_else(|| job_not_found(&id))?;
@@ -334,12 +322,9 @@ pub async fn delete_import(
 ) -> Result<Response, ApiError> {
     let key = format!("imports/{id}");
     state
-        .write(move |world, batch| {
-            if world.jobs.remove(&key).is_none() {
-                return Err(job_not_found(&id));
-            }
-            batch.delete(Table::Jobs, key.clone());
-            Ok(())
+        .write(move |txn| match txn.delete_job(&key) {
+            Some(_) => Ok(()),
+            None => Err(job_not_found(&id)),
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -498,7 +483,7 @@ async fn import_sections(
         let models = sections.models.clone();
         let n = models.len();
         state
-            .write(move |world, batch| super::models::upload_models(world, batch, &models))
+            .write(move |txn| super::models::upload_models(txn, &models))
             .await
             .map_err(|e| ("ValidationFailed", format!("Models: {}", e.message)))?;
         log_line(
@@ -530,15 +515,14 @@ async fn import_sections(
             let chunk: Vec<(usize, Json)> = chunk.to_vec();
             let is_twins = section == "Twins";
             state
-                .write(move |world, batch| {
-                    let t = now();
+                .write(move |txn| {
                     for (line, doc) in &chunk {
                         let at = |e: ApiError| ApiError::new(e.code, format!("line {line}: {}", e.message));
-                        let change = if is_twins {
+                        let _created = if is_twins {
                             let twin_id = doc.get("$dtId").and_then(Json::as_str).ok_or_else(|| {
                                 ApiError::new(ErrorCode::ValidationFailed, format!("line {line}: a twin needs a $dtId"))
                             })?;
-                            world.engine.create_or_replace_twin(twin_id, doc, &Precondition::None, t)
+                            txn.create_or_replace_twin(twin_id, doc, &Precondition::None)
                         } else {
                             let field = |k: &str| doc.get(k).and_then(Json::as_str);
                             let (Some(source), Some(rel_id)) = (field("$dtId"), field("$relationshipId")) else {
@@ -552,10 +536,9 @@ async fn import_sections(
                             if let Some(o) = body.as_object_mut() {
                                 o.remove("$dtId");
                             }
-                            world.engine.create_or_replace_relationship(source, rel_id, &body, &Precondition::None, t)
+                            txn.create_or_replace_relationship(source, rel_id, &body, &Precondition::None)
                         }
                         .map_err(|e| at(e.into()))?;
-                        change_batch(&change, batch);
                     }
                     Ok(())
                 })
@@ -579,9 +562,9 @@ pub async fn get_deletion(
     AxState(state): AxState<State>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let world = state.world.read();
+    let world = state.world();
     world
-        .jobs
+        .jobs()
         .get(&format!("deletions/{id}"))
         .map(|j| axum::Json(j.clone()).into_response())
         .ok_or_else(|| {
@@ -602,7 +585,7 @@ pub async fn start_deletion(
         .get("operation-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{:032x}", crate::http::random_u128()));
+        .unwrap_or_else(|| format!("{:032x}", twinscape_core::random_u128()));
     if !valid_job_id(&id) {
         return Err(ApiError::new(
             ErrorCode::ValidationFailed,
@@ -610,7 +593,7 @@ pub async fn start_deletion(
         ));
     }
     let key = format!("deletions/{id}");
-    if state.world.read().jobs.contains_key(&key) {
+    if state.world().jobs().contains_key(&key) {
         return Err(ApiError::new(
             ErrorCode::ValidationFailed,
             format!("Operation-Id already exists: {id}."),
@@ -627,8 +610,8 @@ pub async fn start_deletion(
     let stored = job.clone();
     let key2 = key.clone();
     if let Err(e) = state
-        .write(move |world, batch| {
-            put_job(world, batch, &key2, stored);
+        .write(move |txn| -> Result<(), ApiError> {
+            txn.put_job(&key2, stored);
             Ok(())
         })
         .await
@@ -676,8 +659,8 @@ async fn delete_everything(state: &State) -> Result<(), ApiError> {
     // Relationships, then twins, in chunks; then models, dependents first.
     loop {
         let done = state
-            .write(|world, batch| {
-                let graph = world.engine.graph();
+            .write(|txn| -> Result<bool, ApiError> {
+                let graph = txn.engine().graph();
                 let rels: Vec<(String, String)> = graph
                     .relationships()
                     .take(CHUNK)
@@ -686,11 +669,7 @@ async fn delete_everything(state: &State) -> Result<(), ApiError> {
                     })
                     .collect();
                 for (source, rel) in &rels {
-                    let change =
-                        world
-                            .engine
-                            .delete_relationship(source, rel, &Precondition::None)?;
-                    change_batch(&change, batch);
+                    txn.delete_relationship(source, rel, &Precondition::None)?;
                 }
                 Ok(rels.is_empty())
             })
@@ -701,17 +680,16 @@ async fn delete_everything(state: &State) -> Result<(), ApiError> {
     }
     loop {
         let done = state
-            .write(|world, batch| {
-                let ids: Vec<String> = world
-                    .engine
+            .write(|txn| -> Result<bool, ApiError> {
+                let ids: Vec<String> = txn
+                    .engine()
                     .graph()
                     .twins()
                     .take(CHUNK)
                     .map(|(_, t)| t.id.to_string())
                     .collect();
                 for id in &ids {
-                    let change = world.engine.delete_twin(id, &Precondition::None)?;
-                    change_batch(&change, batch);
+                    txn.delete_twin(id, &Precondition::None)?;
                 }
                 Ok(ids.is_empty())
             })
@@ -721,10 +699,10 @@ async fn delete_everything(state: &State) -> Result<(), ApiError> {
         }
     }
     state
-        .write(|world, batch| {
+        .write(|txn| {
             loop {
-                let ids: Vec<String> = world
-                    .engine
+                let ids: Vec<String> = txn
+                    .engine()
                     .registry()
                     .models()
                     .map(|m| m.id.clone())
@@ -734,11 +712,9 @@ async fn delete_everything(state: &State) -> Result<(), ApiError> {
                 }
                 let mut progressed = false;
                 for id in ids {
-                    if world.engine.registry().dependents(&id).is_empty()
-                        && world.engine.delete_model(&id).is_ok()
+                    if txn.engine().registry().dependents(&id).is_empty()
+                        && txn.delete_model(&id).is_ok()
                     {
-                        world.upload_times.remove(&id);
-                        batch.delete(Table::Models, id);
                         progressed = true;
                     }
                 }

@@ -9,7 +9,7 @@
 //! `/endpoints/{name}/deadletters`.
 
 use super::{Params, State, api_version, json_body, list_page, page_state};
-use crate::api_error::ApiError;
+use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
 use twinscape_events::{Endpoint, endpoint};
 use twinscape_protocol::ErrorCode;
-use twinscape_store::Table;
 
 /// Most endpoints per instance (ADT's limit).
 pub const MAX_ENDPOINTS: usize = 6;
@@ -32,9 +31,8 @@ fn not_found(name: &str) -> ApiError {
 /// The endpoint called `name`, or ADT's not-found error.
 fn endpoint_named(state: &State, name: &str) -> Result<Endpoint, ApiError> {
     state
-        .world
-        .read()
-        .endpoints
+        .world()
+        .endpoints()
         .get(name)
         .cloned()
         .ok_or_else(|| not_found(name))
@@ -56,7 +54,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let params = params.0;
     let page = page_state(&params, &headers, 100, Json::Null)?;
-    let endpoints: Vec<Endpoint> = state.world.read().endpoints.values().cloned().collect();
+    let endpoints: Vec<Endpoint> = state.world().endpoints().values().cloned().collect();
     let items = endpoints.iter().map(|e| with_status(&state, e)).collect();
     Ok(list_page(
         &headers,
@@ -92,31 +90,16 @@ pub async fn put(
     // Validated now; `since` is set under the lock.
     let parsed = Endpoint::from_json(&name, 0, &doc)
         .map_err(|e| ApiError::new(ErrorCode::EndpointInvalid, e.0))?;
-    let events = state.events.clone();
     let endpoint = state
-        .write(|world, batch| {
-            let existing = world.endpoints.get(&name).map(|e| e.since);
-            if existing.is_none() && world.endpoints.len() >= MAX_ENDPOINTS {
+        .write(|txn| {
+            let world = txn.world();
+            if !world.endpoints().contains_key(&name) && world.endpoints().len() >= MAX_ENDPOINTS {
                 return Err(ApiError::new(
                     ErrorCode::LimitExceeded,
                     format!("An instance can have at most {MAX_ENDPOINTS} endpoints."),
                 ));
             }
-            // Under the dispatcher's routing lock: a new endpoint receives
-            // the events from the log's current end on.
-            let endpoint = events.update_routing(|head| {
-                let endpoint = Endpoint {
-                    since: existing.unwrap_or(head),
-                    ..parsed
-                };
-                batch.put(Table::Endpoints, name.clone(), endpoint.to_row());
-                world.endpoints.insert(name.clone(), endpoint.clone());
-                (
-                    crate::events::routing(&world.event_routes, &world.endpoints),
-                    endpoint,
-                )
-            });
-            Ok(endpoint)
+            Ok(txn.put_endpoint(&name, parsed))
         })
         .await?;
     Ok((StatusCode::OK, axum::Json(with_status(&state, &endpoint))).into_response())
@@ -126,17 +109,17 @@ pub async fn delete(
     AxState(state): AxState<State>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let events = state.events.clone();
     state
-        .write(|world, batch| {
-            if !world.endpoints.contains_key(&name) {
+        .write(|txn| {
+            let world = txn.world();
+            if !world.endpoints().contains_key(&name) {
                 return Err(not_found(&name));
             }
             let users: Vec<&str> = world
-                .event_routes
+                .event_routes()
                 .values()
-                .filter(|r| r.get("endpointName").and_then(Json::as_str) == Some(name.as_str()))
-                .filter_map(|r| r.get("id").and_then(Json::as_str))
+                .filter(|r| r.endpoint_name == name)
+                .map(|r| r.id.as_str())
                 .collect();
             if !users.is_empty() {
                 return Err(ApiError::new(
@@ -147,10 +130,8 @@ pub async fn delete(
                     ),
                 ));
             }
-            world.endpoints.remove(&name);
-            batch.delete(Table::Endpoints, name.clone());
             // Its cursor and dead letters go with it (the dispatcher deletes them).
-            crate::events::publish_routing(&events, world);
+            txn.delete_endpoint(&name);
             Ok(())
         })
         .await?;

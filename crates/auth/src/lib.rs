@@ -20,20 +20,20 @@
 
 mod local;
 mod oidc;
+pub mod tls;
 
 pub use local::LocalKey;
 
-use crate::api_error::ApiError;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::{Args, ValueEnum};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use twinscape_protocol::ErrorCode;
+use twinscape_protocol::{ErrorBody, ErrorCode};
 
 /// The issuer of locally signed tokens.
 pub const LOCAL_ISSUER: &str = "twinscape-local";
@@ -376,7 +376,11 @@ fn refusal(auth: &Auth, err: &AuthError) -> Response {
             r#"Bearer realm="twinscape", error="insufficient_scope""#.to_string(),
         ),
     };
-    let mut resp = ApiError::new(code, message).into_response();
+    // ADT's error shape, as every other error of the API.
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut resp = (status, axum::Json(ErrorBody::new(code, message))).into_response();
+    resp.headers_mut()
+        .insert("x-ms-error-code", HeaderValue::from_static(code.as_str()));
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -408,7 +412,7 @@ pub async fn require_on_api_paths(
     req: Request,
     next: Next,
 ) -> Response {
-    if crate::api::is_api_path(req.uri().path()) {
+    if twinscape_protocol::routes::is_api_path(req.uri().path()) {
         require(State(auth), req, next).await
     } else {
         next.run(req).await

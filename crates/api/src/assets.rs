@@ -1,6 +1,6 @@
 //! 3D assets: the generated demo building and glTF files under `<data-dir>/3d/`.
 
-use crate::api_error::ApiError;
+use crate::error::ApiError;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -1,15 +1,25 @@
 //! ADT's data plane (api-version 2023-10-31): models, twins, components,
-//! relationships, telemetry, query and event routes, in ADT's shapes.
+//! relationships, telemetry, query, event routes, endpoints and bulk jobs, in
+//! ADT's shapes, codes and messages (`docs/adt-api.md`,
+//! `docs/adt-recorded-behaviour.md`), plus the 3D files under `/3d/`.
+//!
+//! Owns: the axum handlers, paging and continuation links, [`ApiError`]
+//! (the one place errors become ADT's `{"error":{"code","message"}}` with
+//! its HTTP status). Must not: change the world except through
+//! `twinscape_core::Txn` (via `AppState::write`); hold engine logic.
 
+pub mod assets;
 mod endpoints;
+mod error;
 mod jobs;
-pub(crate) mod models;
+mod models;
 mod query;
 mod routes;
 mod twins;
 
-use crate::api_error::ApiError;
-use crate::state::AppState;
+pub use error::ApiError;
+pub use models::upload_time_text;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query as UrlQuery, Request};
@@ -20,6 +30,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::Value as Json;
 use std::sync::Arc;
+use twinscape_core::AppState;
 use twinscape_graph::Precondition;
 use twinscape_protocol::ErrorCode;
 
@@ -118,23 +129,20 @@ pub fn router(state: State) -> Router {
             get(endpoints::dead_letters).delete(endpoints::purge_dead_letters),
         )
         // Notifications continue the trace of the request that caused them.
-        .layer(middleware::from_fn(crate::events::trace_context))
+        .layer(middleware::from_fn(trace_context))
         .layer(middleware::from_fn(require_api_version))
         .with_state(state)
 }
 
-/// Paths the API answers (for telling 404 from 405 elsewhere).
-pub fn is_api_path(path: &str) -> bool {
-    [
-        "/models",
-        "/digitaltwins/",
-        "/query",
-        "/eventroutes",
-        "/endpoints",
-        "/jobs/",
-    ]
-    .iter()
-    .any(|p| path == p.trim_end_matches('/') || path.starts_with(p))
+/// Runs each request in its trace context: notifications it causes carry its
+/// `traceparent`'s trace id (or a new trace's).
+async fn trace_context(req: Request, next: Next) -> Response {
+    let parent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(twinscape_events::trace::TraceParent::parse);
+    twinscape_events::trace::scope(parent, next.run(req)).await
 }
 
 async fn require_api_version(req: Request, next: Next) -> Response {
@@ -202,16 +210,13 @@ fn percent_decode(s: &str) -> String {
 
 /// Percent-encodes a path segment or query value.
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    /// Everything but RFC 3986's unreserved characters.
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 /// The `If-Match` / `If-None-Match` precondition of a request.
@@ -307,16 +312,11 @@ pub fn absolute_link(headers: &HeaderMap, path_and_query: &str) -> String {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
+    // A TLS listener sets `x-forwarded-proto: https` on what it receives.
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
-        .unwrap_or(
-            if crate::http::TLS_ON.load(std::sync::atomic::Ordering::Relaxed) {
-                "https"
-            } else {
-                "http"
-            },
-        );
+        .unwrap_or("http");
     format!("{scheme}://{host}{path_and_query}")
 }
 

@@ -1,0 +1,57 @@
+//! Paths both ends agree on: the browser app's client-side routes (the
+//! server answers them with `index.html`, the app's router draws them) and
+//! the prefixes of ADT's REST API (guarded by auth, told apart from 404s).
+
+/// Client-side routes of the browser app. Each also matches everything
+/// below it (`/scenes/…`), except `/`.
+pub const APP_ROUTES: &[&str] = &["/", "/explorer", "/scenes", "/embed"];
+
+/// Prefixes of ADT's data-plane API (a bare name also matches itself).
+pub const API_PREFIXES: &[&str] = &[
+    "/models",
+    "/digitaltwins/",
+    "/query",
+    "/eventroutes",
+    "/endpoints",
+    "/jobs/",
+];
+
+/// Whether `path` is one of the app's client-side routes.
+pub fn is_app_route(path: &str) -> bool {
+    APP_ROUTES.iter().any(|r| {
+        path == *r || (*r != "/" && path.starts_with(r) && path[r.len()..].starts_with('/'))
+    })
+}
+
+/// Whether `path` belongs to the REST API, matched by a route or not.
+pub fn is_api_path(path: &str) -> bool {
+    API_PREFIXES
+        .iter()
+        .any(|p| path == p.trim_end_matches('/') || path.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_routes_match_themselves_and_below() {
+        assert!(is_app_route("/"));
+        assert!(is_app_route("/scenes"));
+        assert!(is_app_route("/scenes/lobby/edit"));
+        assert!(is_app_route("/embed/x"));
+        assert!(!is_app_route("/scenesx"));
+        assert!(!is_app_route("/models"));
+    }
+
+    #[test]
+    fn api_paths() {
+        assert!(is_api_path("/models"));
+        assert!(is_api_path("/models/dtmi:x;1"));
+        assert!(is_api_path("/digitaltwins/a"));
+        assert!(is_api_path("/digitaltwins"));
+        assert!(is_api_path("/jobs/imports"));
+        assert!(!is_api_path("/healthz"));
+        assert!(!is_api_path("/explorer"));
+    }
+}
