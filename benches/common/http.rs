@@ -8,6 +8,8 @@ use tokio::net::TcpStream;
 pub struct Conn {
     stream: BufReader<TcpStream>,
     host: String,
+    /// `Authorization: Bearer …` on every request, when set.
+    auth: String,
 }
 
 impl Conn {
@@ -17,7 +19,15 @@ impl Conn {
         Ok(Conn {
             stream: BufReader::new(s),
             host: addr.to_string(),
+            auth: String::new(),
         })
+    }
+
+    /// Sends `token` as a bearer token with every request.
+    #[allow(dead_code)] // not every bench runs with auth on
+    pub fn with_token(mut self, token: &str) -> Conn {
+        self.auth = format!("Authorization: Bearer {token}\r\n");
+        self
     }
 
     /// Sends a request; returns the status and the ETag header.
@@ -29,8 +39,9 @@ impl Conn {
         body: &[u8],
     ) -> std::io::Result<(u16, Option<String>)> {
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             self.host,
+            self.auth,
             body.len()
         );
         let mut req = head.into_bytes();

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use twinscape_client::ndjson::{self, Problem};
 use twinscape_core::now;
 use twinscape_graph::{Precondition, Timestamp};
 use twinscape_protocol::ErrorCode;
@@ -343,62 +344,28 @@ fn log_line(out: &mut Vec<u8>, id: &str, job_type: &str, log_type: &str, details
     out.push(b'\n');
 }
 
-#[derive(Debug, Default)]
-struct Sections {
-    models: Vec<Json>,
-    twins: Vec<(usize, Json)>,
-    relationships: Vec<(usize, Json)>,
-}
+/// At most this many of an input file's problems go in the job's error.
+const PROBLEMS_SHOWN: usize = 5;
 
-/// Splits an import file into its sections, checking their order.
-fn parse_import(text: &str) -> Result<Sections, String> {
-    let mut sections = Sections::default();
-    let mut current = String::new();
-    let order = ["Header", "Models", "Twins", "Relationships"];
-    let mut last_rank = None::<usize>;
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
-        if line.trim().is_empty() {
-            continue;
+/// A bad input file's problems, for the job's error message: the first few,
+/// each with its line.
+fn problems_message(problems: &[Problem]) -> String {
+    let shown: Vec<String> = problems
+        .iter()
+        .take(PROBLEMS_SHOWN)
+        .map(Problem::to_string)
+        .collect();
+    let more = problems.len().saturating_sub(PROBLEMS_SHOWN);
+    format!(
+        "The input file has {} problem(s); nothing was imported: {}{}",
+        problems.len(),
+        shown.join("; "),
+        if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
         }
-        let v: Json =
-            serde_json::from_str(line).map_err(|e| format!("line {n} is not JSON: {e}"))?;
-        if let Some(name) = v
-            .get("Section")
-            .and_then(Json::as_str)
-            .filter(|_| v.as_object().is_some_and(|o| o.len() == 1))
-        {
-            let rank = order.iter().position(|s| s.eq_ignore_ascii_case(name)).ok_or_else(|| format!("line {n}: unknown section {name:?}; sections are Header, Models, Twins, Relationships"))?;
-            if last_rank.is_some_and(|r| rank <= r) {
-                return Err(format!(
-                    "line {n}: section {name} is out of order; the order is Header, Models, Twins, Relationships"
-                ));
-            }
-            if last_rank.is_none() && rank != 0 {
-                return Err(format!(
-                    "line {n}: the file must start with the Header section"
-                ));
-            }
-            last_rank = Some(rank);
-            current = order[rank].to_string();
-            continue;
-        }
-        match current.as_str() {
-            "" => {
-                return Err(format!(
-                    "line {n}: the file must start with {{\"Section\": \"Header\"}}"
-                ));
-            }
-            "Header" => {}
-            "Models" => sections.models.push(v),
-            "Twins" => sections.twins.push((n, v)),
-            _ => sections.relationships.push((n, v)),
-        }
-    }
-    if last_rank.is_none() {
-        return Err("the file is empty".into());
-    }
-    Ok(sections)
+    )
 }
 
 async fn run_import(
@@ -454,6 +421,9 @@ async fn run_import(
     set_status(state, key, status, error).await;
 }
 
+/// A twin or relationship to write: its line, id, source (relationships) and body.
+type Entry = (usize, String, String, Json);
+
 /// Runs the sections; `Ok(false)` when cancelled.
 async fn import_sections(
     state: &State,
@@ -470,9 +440,9 @@ async fn import_sections(
                 format!("cannot read the input file {input}: {e}"),
             )
         })?;
-    let sections = parse_import(&text).map_err(|m| ("ValidationFailed", m))?;
+    let file = ndjson::parse(&text).map_err(|p| ("ValidationFailed", problems_message(&p)))?;
 
-    if !sections.models.is_empty() {
+    if !file.models.is_empty() {
         log_line(
             log,
             id,
@@ -480,7 +450,7 @@ async fn import_sections(
             "Info",
             json!({"section": "Models", "status": "Started"}),
         );
-        let models = sections.models.clone();
+        let models: Vec<Json> = file.models.into_iter().map(|m| m.value).collect();
         let n = models.len();
         state
             .write(move |txn| super::models::upload_models(txn, &models))
@@ -494,10 +464,21 @@ async fn import_sections(
             json!({"section": "Models", "status": "Succeeded", "count": n}),
         );
     }
-    for (section, items) in [
-        ("Twins", &sections.twins),
-        ("Relationships", &sections.relationships),
-    ] {
+    // Each twin or relationship as (line, id, source, body); a twin's source is empty.
+    let twins: Vec<Entry> = file
+        .twins
+        .into_iter()
+        .map(|t| (t.line, t.id, String::new(), t.value))
+        .collect();
+    let relationships: Vec<Entry> = file
+        .relationships
+        .into_iter()
+        .map(|r| {
+            let body = r.body();
+            (r.line, r.id, r.source, body)
+        })
+        .collect();
+    for (section, items) in [("Twins", twins), ("Relationships", relationships)] {
         if items.is_empty() {
             continue;
         }
@@ -508,35 +489,28 @@ async fn import_sections(
             "Info",
             json!({"section": section, "status": "Started"}),
         );
+        let count = items.len();
         for chunk in items.chunks(CHUNK) {
             if cancel.load(Ordering::Acquire) {
                 return Ok(false);
             }
-            let chunk: Vec<(usize, Json)> = chunk.to_vec();
+            let chunk: Vec<Entry> = chunk.to_vec();
             let is_twins = section == "Twins";
             state
-                .write(move |txn| {
-                    for (line, doc) in &chunk {
-                        let at = |e: ApiError| ApiError::new(e.code, format!("line {line}: {}", e.message));
+                .write(move |txn| -> Result<(), ApiError> {
+                    for (line, item_id, source, body) in &chunk {
+                        let at = |e: ApiError| {
+                            ApiError::new(e.code, format!("line {line}: {}", e.message))
+                        };
                         let _created = if is_twins {
-                            let twin_id = doc.get("$dtId").and_then(Json::as_str).ok_or_else(|| {
-                                ApiError::new(ErrorCode::ValidationFailed, format!("line {line}: a twin needs a $dtId"))
-                            })?;
-                            txn.create_or_replace_twin(twin_id, doc, &Precondition::None)
+                            txn.create_or_replace_twin(item_id, body, &Precondition::None)
                         } else {
-                            let field = |k: &str| doc.get(k).and_then(Json::as_str);
-                            let (Some(source), Some(rel_id)) = (field("$dtId"), field("$relationshipId")) else {
-                                return Err(ApiError::new(
-                                    ErrorCode::ValidationFailed,
-                                    format!("line {line}: a relationship needs $dtId (its source) and $relationshipId"),
-                                ));
-                            };
-                                                        // The source is `$dtId` in the import format; the rest is a relationship body.
-                            let mut body = doc.clone();
-                            if let Some(o) = body.as_object_mut() {
-                                o.remove("$dtId");
-                            }
-                            txn.create_or_replace_relationship(source, rel_id, &body, &Precondition::None)
+                            txn.create_or_replace_relationship(
+                                source,
+                                item_id,
+                                body,
+                                &Precondition::None,
+                            )
                         }
                         .map_err(|e| at(e.into()))?;
                     }
@@ -550,7 +524,7 @@ async fn import_sections(
             id,
             "Import",
             "Info",
-            json!({"section": section, "status": "Succeeded", "count": items.len()}),
+            json!({"section": section, "status": "Succeeded", "count": count}),
         );
     }
     Ok(true)
@@ -735,6 +709,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_bad_input_file_names_its_first_problems_with_their_lines() {
+        // The parser's rules are tested beside it (twinscape_client::ndjson).
+        let message = |text: &str| problems_message(&ndjson::parse(text).unwrap_err());
+        let m = message("{\"Section\": \"Twins\"}\n");
+        assert!(m.contains("1 problem(s)"), "{m}");
+        assert!(m.contains("line 1:") && m.contains("Header"), "{m}");
+        let m = message(
+            "{\"Section\": \"Header\"}\n{\"Section\": \"Twins\"}\n{\"Section\": \"Models\"}\n",
+        );
+        assert!(m.contains("line 3: section Models is out of order"), "{m}");
+        assert!(
+            message("{\"Section\": \"Header\"}\nnot json\n").contains("line 2: not valid JSON")
+        );
+        assert!(message("").contains("line 1:"));
+        // Many problems: the first few, and how many more.
+        let mut text = String::from("{\"Section\": \"Header\"}\n{\"Section\": \"Twins\"}\n");
+        for _ in 0..8 {
+            text.push_str("{\"$dtId\": \"a\"}\n");
+        }
+        let m = message(&text);
+        assert!(m.starts_with("The input file has 8 problem(s)"), "{m}");
+        assert!(m.contains("line 3: a twin needs `$metadata.$model`"), "{m}");
+        assert!(m.contains("line 7:") && !m.contains("line 8:"), "{m}");
+        assert!(m.ends_with("; and 3 more"), "{m}");
+    }
+
+    #[test]
     fn import_files_are_split_into_sections_in_order() {
         let text = r#"{"Section": "Header"}
 {"fileVersion": "1.0.0", "author": "a", "organization": "o"}
@@ -746,29 +747,13 @@ mod tests {
 {"Section": "Relationships"}
 {"$dtId": "t1", "$relationshipId": "r", "$targetId": "t2", "$relationshipName": "x"}
 "#;
-        let s = parse_import(text).unwrap();
-        assert_eq!(s.models.len(), 1);
-        assert_eq!(s.twins.len(), 1);
-        assert_eq!(s.twins[0].0, 6);
-        assert_eq!(s.relationships[0].0, 9);
-        assert!(
-            parse_import("{\"Section\": \"Twins\"}\n")
-                .unwrap_err()
-                .contains("Header")
-        );
-        assert!(
-            parse_import(
-                "{\"Section\": \"Header\"}\n{\"Section\": \"Twins\"}\n{\"Section\": \"Models\"}\n"
-            )
-            .unwrap_err()
-            .contains("out of order")
-        );
-        assert!(
-            parse_import("{\"Section\": \"Header\"}\nnot json\n")
-                .unwrap_err()
-                .contains("line 2")
-        );
-        assert!(parse_import("").is_err());
+        let f = ndjson::parse(text).unwrap();
+        assert_eq!(f.models.len(), 1);
+        assert_eq!(f.twins.len(), 1);
+        assert_eq!(f.twins[0].line, 6);
+        assert_eq!(f.relationships[0].line, 9);
+        assert_eq!(f.relationships[0].source, "t1");
+        assert!(f.relationships[0].body().get("$dtId").is_none());
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! `Models` (one Interface per line), `Twins` (twins with `$dtId` and
 //! `$metadata.$model`) and `Relationships` (with `$dtId` as the source,
 //! `$relationshipId`, `$targetId`, `$relationshipName`) sections, in that order.
+//! The file is read by [`crate::ndjson::parse`], the parser the server's import
+//! job uses too; a file with any problem is reported whole and nothing is sent.
 
 use super::api::{Api, Body, ClientError};
+use super::ndjson::{self, Problem, Section};
 use super::output::print_json;
 use super::{Connection, Output, block_on};
 use anyhow::{Context, bail};
@@ -36,35 +39,6 @@ pub struct ImportArgs {
     pub concurrency: u16,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Section {
-    Header,
-    Models,
-    Twins,
-    Relationships,
-}
-
-impl Section {
-    fn parse(name: &str) -> Option<Section> {
-        match name.to_ascii_lowercase().as_str() {
-            "header" => Some(Section::Header),
-            "models" => Some(Section::Models),
-            "twins" => Some(Section::Twins),
-            "relationships" => Some(Section::Relationships),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Section::Header => "Header",
-            Section::Models => "Models",
-            Section::Twins => "Twins",
-            Section::Relationships => "Relationships",
-        }
-    }
-}
-
 /// One thing to create, from one line.
 #[derive(Debug, Clone)]
 struct Item {
@@ -83,151 +57,46 @@ struct Parsed {
     relationships: Vec<Item>,
 }
 
-/// Reads the file's sections; every problem comes back with its line.
-fn parse(text: &str) -> Result<Parsed, Vec<(usize, String)>> {
-    let mut parsed = Parsed::default();
-    let mut problems = Vec::new();
-    let mut section: Option<Section> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let raw = raw.trim_start_matches('\u{feff}').trim();
-        if raw.is_empty() {
-            continue;
-        }
-        let value: Json = match serde_json::from_str(raw) {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push((line, format!("not valid JSON: {e}")));
-                continue;
-            }
-        };
-        // A section marker: {"Section": "Name"}.
-        if let Some(obj) = value.as_object()
-            && obj.len() == 1
-            && let Some((key, name)) = obj.iter().next()
-            && key.eq_ignore_ascii_case("section")
-        {
-            let Some(next) = name.as_str().and_then(Section::parse) else {
-                problems.push((
-                    line,
-                    format!("unknown section {name}; the sections are Header, Models, Twins and Relationships"),
-                ));
-                continue;
-            };
-            if section.is_none() && next != Section::Header {
-                problems.push((
-                    line,
-                    r#"the file must start with {"Section": "Header"}"#.to_string(),
-                ));
-            }
-            if section.is_some_and(|s| s >= next) {
-                problems.push((
-                    line,
-                    format!(
-                        "section {} is out of order: the sections come in the order Header, Models, Twins, Relationships, each once",
-                        next.name()
-                    ),
-                ));
-            }
-            section = Some(next);
-            continue;
-        }
-        let Some(current) = section else {
-            problems.push((
-                line,
-                r#"a line before any section; the file must start with {"Section": "Header"}"#
-                    .to_string(),
-            ));
-            continue;
-        };
-        match current {
-            Section::Header => {
-                if !value.is_object() {
-                    problems.push((line, "the header must be a JSON object".into()));
-                }
-            }
-            Section::Models => {
-                let models = match value {
-                    Json::Array(items) => items,
-                    other => vec![other],
-                };
-                for m in models {
-                    match m.get("@id").and_then(Json::as_str) {
-                        Some(id) if m.is_object() => parsed.models.push(Item {
-                            line,
-                            label: id.to_string(),
-                            path: vec![],
-                            body: m.clone(),
-                        }),
-                        _ => problems
-                            .push((line, "a model must be a JSON object with an @id".into())),
-                    }
-                }
-            }
-            Section::Twins => {
-                let id = value.get("$dtId").and_then(Json::as_str).unwrap_or("");
-                let model = value
-                    .get("$metadata")
-                    .and_then(|m| m.get("$model"))
-                    .and_then(Json::as_str);
-                if id.is_empty() || model.is_none() {
-                    problems.push((
-                        line,
-                        "a twin needs a `$dtId` and a `$metadata.$model`".into(),
-                    ));
-                    continue;
-                }
-                parsed.twins.push(Item {
-                    line,
-                    label: id.to_string(),
-                    path: vec!["digitaltwins".into(), id.to_string()],
-                    body: value.clone(),
-                });
-            }
-            Section::Relationships => {
-                let field = |k: &str| value.get(k).and_then(Json::as_str).unwrap_or("");
-                let (source, id) = (field("$dtId"), field("$relationshipId"));
-                if source.is_empty()
-                    || id.is_empty()
-                    || field("$targetId").is_empty()
-                    || field("$relationshipName").is_empty()
-                {
-                    problems.push((
-                        line,
-                        "a relationship needs `$dtId` (its source), `$relationshipId`, `$targetId` and `$relationshipName`".into(),
-                    ));
-                    continue;
-                }
-                let mut body = value.clone();
-                if let Some(o) = body.as_object_mut() {
-                    o.remove("$dtId");
-                    o.remove("$sourceId");
-                }
-                parsed.relationships.push(Item {
-                    line,
-                    label: format!("{source}/{id}"),
-                    path: vec![
-                        "digitaltwins".into(),
-                        source.to_string(),
-                        "relationships".into(),
-                        id.to_string(),
-                    ],
-                    body,
-                });
-            }
-        }
-    }
-    if section.is_none() && problems.is_empty() {
-        problems.push((
-            1,
-            r#"the file is empty; it must start with {"Section": "Header"}"#.into(),
-        ));
-    }
-    if problems.is_empty() {
-        Ok(parsed)
-    } else {
-        Err(problems)
-    }
+/// The file's items, ready to send, or every problem with its line.
+fn plan(text: &str) -> Result<Parsed, Vec<Problem>> {
+    let file = ndjson::parse(text)?;
+    Ok(Parsed {
+        models: file
+            .models
+            .into_iter()
+            .map(|m| Item {
+                line: m.line,
+                label: m.id,
+                path: vec![],
+                body: m.value,
+            })
+            .collect(),
+        twins: file
+            .twins
+            .into_iter()
+            .map(|t| Item {
+                line: t.line,
+                path: vec!["digitaltwins".into(), t.id.clone()],
+                label: t.id,
+                body: t.value,
+            })
+            .collect(),
+        relationships: file
+            .relationships
+            .into_iter()
+            .map(|r| Item {
+                line: r.line,
+                label: format!("{}/{}", r.source, r.id),
+                body: r.body(),
+                path: vec![
+                    "digitaltwins".into(),
+                    r.source,
+                    "relationships".into(),
+                    r.id,
+                ],
+            })
+            .collect(),
+    })
 }
 
 /// Models ordered so that each comes after the models of the batch it
@@ -368,11 +237,11 @@ fn is_fatal(e: &ClientError) -> bool {
 async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let shown = args.file.display().to_string();
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {shown}"))?;
-    let parsed = match parse(&text) {
+    let parsed = match plan(&text) {
         Ok(p) => p,
         Err(problems) => {
-            for (line, message) in &problems {
-                eprintln!("{shown}:{line}: {message}");
+            for Problem { line, kind } in &problems {
+                eprintln!("{shown}:{line}: {kind}");
             }
             bail!(
                 "{} problem(s) in {shown}; nothing was imported",
@@ -607,12 +476,16 @@ mod tests {
 "#;
 
     #[test]
-    fn parses_sections_in_order() {
-        let p = parse(FILE).expect("parses");
+    fn plans_the_sections_in_order() {
+        let p = plan(FILE).expect("parses");
         assert_eq!(p.models.len(), 2);
+        assert_eq!(p.models[0].line, 4);
         assert_eq!(p.twins[0].path, ["digitaltwins", "a"]);
         assert_eq!(p.twins[0].line, 8);
+        assert_eq!(p.twins[0].body["$dtId"], "a");
         let r = &p.relationships[0];
+        assert_eq!(r.label, "a/r");
+        assert_eq!(r.line, 10);
         assert_eq!(r.path, ["digitaltwins", "a", "relationships", "r"]);
         assert_eq!(
             r.body,
@@ -625,11 +498,12 @@ mod tests {
 
     #[test]
     fn reports_every_problem_with_its_line() {
+        // The rules themselves are tested beside the parser (`ndjson.rs`).
         let bad = "{\"Section\": \"Twins\"}\nnot json\n{\"$dtId\": \"a\"}\n{\"Section\": \"Models\"}\n{\"Section\": \"Nope\"}\n";
-        let problems = parse(bad).expect_err("problems");
-        let lines: Vec<usize> = problems.iter().map(|(l, _)| *l).collect();
+        let problems = plan(bad).expect_err("problems");
+        let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, [1, 2, 3, 4, 5]);
-        assert!(parse("").is_err());
-        assert!(parse("{\"a\": 1}").is_err());
+        assert!(plan("").is_err());
+        assert!(plan("{\"a\": 1}").is_err());
     }
 }

@@ -3,7 +3,8 @@
 //! REST API.
 //!
 //! Owns: the commands' arguments, HTTP calls (reqwest with rustls), paging,
-//! human and JSON output, the ndjson importer. Must not: reach into the
+//! human and JSON output, the ndjson importer and its file parser
+//! ([`ndjson`], which the server's import job uses too). Must not: reach into the
 //! server's state; everything goes through the public API.
 
 pub mod api;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod import;
 pub mod model_cli;
 pub mod models;
+pub mod ndjson;
 pub mod output;
 pub mod query;
 pub mod relationships;

@@ -2,9 +2,21 @@
 //! server answers them with `index.html`, the app's router draws them) and
 //! the prefixes of ADT's REST API (guarded by auth, told apart from 404s).
 
+/// The explorer: models, queries on the replica, twins.
+pub const EXPLORER: &str = "/explorer";
+/// The 3D scenes.
+pub const SCENES: &str = "/scenes";
+/// A scene alone, without the app's navigation (for iframes).
+pub const EMBED: &str = "/embed";
+
 /// Client-side routes of the browser app. Each also matches everything
 /// below it (`/scenes/…`), except `/`.
-pub const APP_ROUTES: &[&str] = &["/", "/explorer", "/scenes", "/embed"];
+pub const APP_ROUTES: &[&str] = &["/", EXPLORER, SCENES, EMBED];
+
+/// A route as the app's router names it: without its leading `/`.
+pub fn segment(route: &'static str) -> &'static str {
+    route.trim_start_matches('/')
+}
 
 /// Prefixes of ADT's data-plane API (a bare name also matches itself).
 pub const API_PREFIXES: &[&str] = &[

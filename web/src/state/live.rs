@@ -12,7 +12,9 @@ use leptos::prelude::*;
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use twinscape_engine::{Engine, QueryOptions};
-use twinscape_protocol::live::{ClientMessage, DeltaOp, LIVE_PATH, Resume, ServerMessage};
+use twinscape_protocol::live::{ClientMessage, DeltaOp, Resume, ServerMessage};
+
+use super::Config;
 
 /// Where the replica stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,10 +40,15 @@ impl LiveStatus {
 }
 
 /// The replica and its signals. Cheap to copy; provided as context.
+///
+/// Per-twin signals are reference-counted ([`ArcRwSignal`]) and owned by the
+/// replica, not by whichever component first asked for them: a component
+/// that goes away (the panel of twin A when B is selected) leaves them
+/// alive for the next one.
 #[derive(Clone, Copy)]
 pub struct Live {
     engine: StoredValue<Engine, LocalStorage>,
-    twins: StoredValue<HashMap<String, RwSignal<Option<Json>>>, LocalStorage>,
+    twins: StoredValue<HashMap<String, ArcRwSignal<Option<Json>>>, LocalStorage>,
     /// Bumped after every snapshot and delta: for views over the whole graph.
     pub version: RwSignal<u64>,
     pub status: RwSignal<LiveStatus>,
@@ -64,14 +71,14 @@ impl Live {
 
     /// The twin `id` as a signal (`None` while it does not exist).
     pub fn twin(&self, id: &str) -> Signal<Option<Json>> {
-        let existing = self.twins.with_value(|m| m.get(id).copied());
+        let existing = self.twins.with_value(|m| m.get(id).cloned());
         let sig = match existing {
             Some(s) => s,
             None => {
                 let current = self.engine.with_value(|e| e.graph().twin_json(id));
-                let s = RwSignal::new(current);
+                let s = ArcRwSignal::new(current);
                 self.twins.update_value(|m| {
-                    m.insert(id.to_string(), s);
+                    m.insert(id.to_string(), s.clone());
                 });
                 s
             }
@@ -120,16 +127,16 @@ impl Live {
     }
 
     fn notify(&self, id: &str) {
-        if let Some(sig) = self.twins.with_value(|m| m.get(id).copied()) {
+        if let Some(sig) = self.twins.with_value(|m| m.get(id).cloned()) {
             let doc = self.engine.with_value(|e| e.graph().twin_json(id));
             sig.set(doc);
         }
     }
 
     fn notify_all(&self) {
-        let sigs: Vec<(String, RwSignal<Option<Json>>)> = self
+        let sigs: Vec<(String, ArcRwSignal<Option<Json>>)> = self
             .twins
-            .with_value(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect());
+            .with_value(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
         for (id, sig) in sigs {
             let doc = self.engine.with_value(|e| e.graph().twin_json(&id));
             sig.set(doc);
@@ -240,34 +247,11 @@ impl Live {
     }
 }
 
-/// The page's `?scope=` query (`SELECT … FROM DIGITALTWINS …`): the replica
-/// then holds only the twins it selects (an embedded viewer of one floor
-/// need not load the whole building).
-fn page_scope() -> Option<String> {
-    web_sys::window()?
-        .location()
-        .search()
-        .ok()
-        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
-        .and_then(|p| p.get("scope"))
-        .filter(|q| !q.trim().is_empty())
-}
-
-fn live_url() -> Option<String> {
-    let loc = web_sys::window()?.location();
-    let scheme = if loc.protocol().ok()? == "https:" {
-        "wss"
-    } else {
-        "ws"
-    };
-    Some(format!("{scheme}://{}{LIVE_PATH}", loc.host().ok()?))
-}
-
 /// Connects (and reconnects, resuming where it left off) until the page closes.
-async fn run(live: Live, token: Option<String>) {
+async fn run(live: Live, config: Config) {
     let mut backoff_ms = 500u32;
     loop {
-        let Some(url) = live_url() else { return };
+        let Some(url) = config.live_url() else { return };
         live.status.set(LiveStatus::Connecting);
         match WebSocket::open(&url) {
             Ok(ws) => {
@@ -278,8 +262,8 @@ async fn run(live: Live, token: Option<String>) {
                 });
                 let hello = ClientMessage::Hello {
                     resume,
-                    query: page_scope(),
-                    token: token.clone(),
+                    query: config.scope.clone(),
+                    token: config.token.clone(),
                 };
                 let text = serde_json::to_string(&hello).unwrap_or_default();
                 if tx.send(Message::Text(text)).await.is_ok() {
@@ -305,11 +289,11 @@ async fn run(live: Live, token: Option<String>) {
     }
 }
 
-/// Starts the replica and provides it as context.
-pub fn provide_live(token: Option<String>) -> Live {
+/// Starts the replica (connected as `config` says) and provides it as context.
+pub fn provide_live(config: &Config) -> Live {
     let live = Live::new();
     provide_context(live);
-    wasm_bindgen_futures::spawn_local(run(live, token));
+    wasm_bindgen_futures::spawn_local(run(live, config.clone()));
     live
 }
 

@@ -1,13 +1,18 @@
 //! The 3D scene viewer: a Bevy canvas plus a side panel, bridged through the
 //! viewer's link (commands in, events out, drained every animation frame).
 
-use crate::color::{SWATCHES, parse_hex};
+use super::color::{SWATCHES, parse_hex};
 use leptos::prelude::*;
 use leptos_bevy_canvas::prelude::BevyCanvas;
 use leptos_use::use_raf_fn;
 use twinscape_viewer::{ElementInfo, ViewerCommand, ViewerEvent, ViewerLink};
 
-const CANVAS_ID: &str = "twinscape-canvas";
+/// A canvas id of its own for each viewer on the page.
+fn next_canvas_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("twinscape-canvas-{n}")
+}
 
 fn now_ms() -> Option<f64> {
     web_sys::window()?.performance().map(|p| p.now())
@@ -118,14 +123,16 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
         for event in events.drain_events() {
             ui.apply(event);
         }
-        if let Some(msg) = crate::take_panic() {
+        if let Some(msg) = crate::mount::take_panic() {
             ui.status.set("failed");
             ui.error.set(Some(format!("The 3D viewer stopped: {msg}")));
         }
     });
 
+    let canvas_id = next_canvas_id();
     let init_link = link.clone();
-    let init = move || twinscape_viewer::build_app(&format!("#{CANVAS_ID}"), init_link);
+    let selector = format!("#{canvas_id}");
+    let init = move || twinscape_viewer::build_app(&selector, init_link);
 
     let select_link = link.clone();
     let select = move |name: String| select_link.send(ViewerCommand::Select { name: Some(name) });
@@ -140,7 +147,7 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
     // Colour rooms (any element whose twin has a temperature) by their live
     // temperature: one effect per element, fed by that twin's property memo,
     // so a delta recolours only the elements it touches.
-    let live = crate::live::use_live();
+    let live = crate::state::live::use_live();
     let by_temperature = RwSignal::new(true);
     let color_link = link.clone();
     Effect::new(move |_| {
@@ -176,7 +183,7 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
                 data-started-ms=move || fmt_ms(ui.started_ms.get())
                 data-first-frame-ms=move || fmt_ms(ui.rendered_ms.get())
             >
-                <BevyCanvas init=init canvas_id=CANVAS_ID/>
+                <BevyCanvas init=init canvas_id=canvas_id/>
                 <Show when=move || ui.status.get() == "loading" || ui.status.get() == "starting">
                     <div class="viewer-overlay" id="viewer-loading">"Loading 3D model…"</div>
                 </Show>
