@@ -31,8 +31,12 @@
 
 #[path = "common/mod.rs"]
 mod common;
-#[path = "common/http.rs"]
+#[allow(dead_code)] // shared with the tests
+#[path = "../tests/harness/http.rs"]
 mod http;
+#[allow(dead_code)] // shared with the other benches
+#[path = "common/server.rs"]
+mod server;
 
 use common::{Stats, fmt};
 use futures::{SinkExt, StreamExt};
@@ -102,7 +106,7 @@ fn start_twinscape(data: &std::path::Path) -> (Child, String) {
     // Another build (say, of an earlier commit) to compare with.
     let bin = std::env::var("TWINSCAPE_LIVE_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_twinscape").to_string());
-    http::start_server(&bin, data)
+    server::start_server(&bin, data)
 }
 
 fn mosquitto_program() -> Option<std::path::PathBuf> {
@@ -150,7 +154,7 @@ fn start_mosquitto(dir: &std::path::Path) -> Option<(Child, u16)> {
 }
 
 // ---------------------------------------------------------------------------
-// HTTP writer (`Conn`: benches/common/http.rs)
+// HTTP writer (`Conn`: tests/harness/http.rs)
 
 fn patch_body(n: u64) -> Vec<u8> {
     format!(

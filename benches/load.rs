@@ -3,12 +3,17 @@
 //! requests per second with p50/p99 latency.
 //!
 //! Run: `cargo bench -p twinscape --bench load`
-//! (`TWINSCAPE_LOAD_SECS`, `TWINSCAPE_LOAD_CONNS`, `TWINSCAPE_LOAD_TWINS` tune it).
+//! (`TWINSCAPE_LOAD_SECS`, `TWINSCAPE_LOAD_CONNS`, `TWINSCAPE_LOAD_TWINS` tune it;
+//! `TWINSCAPE_LOAD_BIN` measures another `twinscape` binary).
 
 #[path = "common/mod.rs"]
 mod common;
-#[path = "common/http.rs"]
+#[allow(dead_code)] // shared with the tests
+#[path = "../tests/harness/http.rs"]
 mod http;
+#[allow(dead_code)] // shared with the other benches
+#[path = "common/server.rs"]
+mod server;
 
 use common::fmt;
 use http::Conn;
@@ -124,7 +129,10 @@ fn main() {
     let conns = env_or("TWINSCAPE_LOAD_CONNS", 64);
     let twins = env_or("TWINSCAPE_LOAD_TWINS", 10_000);
     let data = tempfile::tempdir().expect("temp dir");
-    let (mut child, addr) = http::start_server(env!("CARGO_BIN_EXE_twinscape"), data.path());
+    // `TWINSCAPE_LOAD_BIN`: another build (say, of an earlier commit) to compare with.
+    let bin = std::env::var("TWINSCAPE_LOAD_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_twinscape").to_string());
+    let (mut child, addr) = server::start_server(&bin, data.path());
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,23 +2,26 @@
 //! a real `twinscape serve` (this build, release, auth on, durable store)
 //! on a data dir with N twins (default 1,000,000) and ~3N relationships; a
 //! writer PATCHes twins at a steady rate over one keep-alive connection and
-//! records each PATCH's latency (request sent → 204 read), first with no
+//! records each PATCH's latency (when it was due → 204 read), first with no
 //! live client (the baseline, same process, same server), then while a
 //! WebSocket client on `/live` reads a full snapshot as fast as it can.
 //! Target: PATCH p99 under 20 ms during the snapshot.
 //!
 //! Run: `cargo bench -p twinscape --bench snapshot`
 //! (`TWINSCAPE_BENCH_TWINS` graph size; `TWINSCAPE_SNAPSHOT_RATE` PATCHes/s,
-//! default 200; `TWINSCAPE_SNAPSHOT_BIN` another `twinscape` binary to
-//! measure on the same data dir, e.g. a build of an earlier commit).
+//! default 200; `TWINSCAPE_SNAPSHOT_BIN` another `twinscape` binary, measured
+//! after this one on the same data dir, e.g. a build of an earlier commit).
 
 #[path = "common/mod.rs"]
 mod common;
 #[path = "common/data.rs"]
 mod data;
-#[allow(dead_code)] // shared with the benches that run with auth off
-#[path = "common/http.rs"]
+#[allow(dead_code)] // shared with the tests
+#[path = "../tests/harness/http.rs"]
 mod http;
+#[allow(dead_code)] // shared with the other benches
+#[path = "common/server.rs"]
+mod server;
 
 use common::{Stats, fmt};
 use futures::{SinkExt, StreamExt};
@@ -29,44 +32,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use twinscape_demo::synthetic::Synthetic;
 use twinscape_graph::Timestamp;
-
-/// Starts `bin serve` with local auth (the default) on `dir`; returns the
-/// child, its address and an owner token.
-fn start_with_auth(bin: &str, dir: &std::path::Path) -> (std::process::Child, String, String) {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let token = Command::new(bin)
-        .args(["token", "--role", "owner", "--data-dir"])
-        .arg(dir)
-        .output()
-        .expect("twinscape token");
-    let token = String::from_utf8_lossy(&token.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the server");
-    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        if out.read_line(&mut line).unwrap_or(0) == 0 {
-            panic!("the server exited");
-        }
-        if let Some(rest) = line.strip_prefix("Twinscape listening on http://") {
-            break rest.split('/').next().unwrap_or_default().to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    (child, addr, token)
-}
 
 /// PATCHes the `temperature` of `twins` in turn at `rate`/s until `stop`;
 /// returns each latency.
@@ -86,9 +51,14 @@ async fn writer(
     let mut out = Vec::new();
     let mut k = 0u64;
     while !stop.load(Ordering::Relaxed) {
+        // Latency counts from when the PATCH was due, not from when it was
+        // sent: a writer held up by the server sends late, and that wait is
+        // part of what a client at this rate would see (no coordinated
+        // omission).
+        let due = next;
         let now = Instant::now();
-        if next > now {
-            tokio::time::sleep(next - now).await;
+        if due > now {
+            tokio::time::sleep(due - now).await;
         }
         next += period;
         let id = &twins[(k as usize * 7919) % twins.len()];
@@ -96,7 +66,6 @@ async fn writer(
             r#"[{{"op":"replace","path":"/temperature","value":{}}}]"#,
             15 + k % 10
         );
-        let t = Instant::now();
         let (status, _) = conn
             .call(
                 "PATCH",
@@ -107,7 +76,7 @@ async fn writer(
             .await
             .expect("patch");
         assert_eq!(status, 204, "PATCH {id}");
-        out.push(t.elapsed());
+        out.push(due.elapsed());
         k += 1;
     }
     out
@@ -167,50 +136,53 @@ fn main() {
     let now = Timestamp::parse("2025-01-01T00:00:00Z").unwrap_or(Timestamp(0));
     let warm = Arc::new(data::fill(dir.path(), &Synthetic::with_twins(n, 7), now));
     assert!(!warm.is_empty(), "the synthetic graph has rooms");
-    let bin = std::env::var("TWINSCAPE_SNAPSHOT_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_twinscape").to_string());
-    let t = Instant::now();
-    let (mut child, addr, token) = start_with_auth(&bin, dir.path());
-    println!("server up in {:.1} s ({bin})", t.elapsed().as_secs_f64());
+    // This build, then (if named) another one on the same data dir.
+    let mut bins = vec![env!("CARGO_BIN_EXE_twinscape").to_string()];
+    bins.extend(std::env::var("TWINSCAPE_SNAPSHOT_BIN"));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        // Baseline: the same writer, no live client.
+    for bin in bins {
+        let t = Instant::now();
+        let (mut child, addr, token) = server::start_with_auth(&bin, dir.path());
+        println!("server up in {:.1} s ({bin})", t.elapsed().as_secs_f64());
+        rt.block_on(measure(&addr, &token, &warm, rate));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// The writer alone, then while a client loads three snapshots in a row.
+async fn measure(addr: &str, token: &str, warm: &Arc<Vec<String>>, rate: u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let w = tokio::spawn(writer(
+        addr.to_string(),
+        token.to_string(),
+        warm.clone(),
+        rate,
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, Ordering::Relaxed);
+    report("no live client", w.await.expect("writer"));
+    for round in 1..=3 {
         let stop = Arc::new(AtomicBool::new(false));
         let w = tokio::spawn(writer(
-            addr.clone(),
-            token.clone(),
+            addr.to_string(),
+            token.to_string(),
             warm.clone(),
             rate,
             stop.clone(),
         ));
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        let (twins, rels, took) = load_snapshot(addr, token).await;
         stop.store(true, Ordering::Relaxed);
-        report("no live client", w.await.expect("writer"));
-
-        // While a client loads the whole graph (three snapshots in a row).
-        for round in 1..=3 {
-            let stop = Arc::new(AtomicBool::new(false));
-            let w = tokio::spawn(writer(
-                addr.clone(),
-                token.clone(),
-                warm.clone(),
-                rate,
-                stop.clone(),
-            ));
-            let (twins, rels, took) = load_snapshot(&addr, &token).await;
-            stop.store(true, Ordering::Relaxed);
-            let during = w.await.expect("writer");
-            println!(
-                "snapshot {round}: {twins} twins + {rels} relationships in {:.2} s",
-                took.as_secs_f64()
-            );
-            report(&format!("during snapshot {round}"), during);
-        }
-    });
-    let _ = child.kill();
-    let _ = child.wait();
+        let during = w.await.expect("writer");
+        println!(
+            "snapshot {round}: {twins} twins + {rels} relationships in {:.2} s",
+            took.as_secs_f64()
+        );
+        report(&format!("during snapshot {round}"), during);
+    }
 }

@@ -28,7 +28,11 @@ fn main() {
     data::fill(dir.path(), &synth, now);
 
     // Start the server on it, twice: the second start finds the file in the page cache.
-    let bin = env!("CARGO_BIN_EXE_twinscape");
+    // `TWINSCAPE_STARTUP_BIN`: another build (say, of an earlier commit) to compare with.
+    let bin_env = std::env::var("TWINSCAPE_STARTUP_BIN");
+    let bin = bin_env
+        .as_deref()
+        .unwrap_or(env!("CARGO_BIN_EXE_twinscape"));
     let help = Command::new(bin)
         .args(["serve", "--help"])
         .output()

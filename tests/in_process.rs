@@ -149,7 +149,7 @@ async fn the_router_serves_the_api_in_process() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let ops: Vec<DeltaOp> = std::iter::from_fn(|| feed.try_recv().ok())
-        .flat_map(|f| f.ops.clone())
+        .flat_map(|f| f.ops().to_vec())
         .collect();
     assert!(
         matches!(ops.first(), Some(DeltaOp::PutModel { .. })),

@@ -3,8 +3,11 @@
 //! headless Chromium through chromedriver.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+pub mod http;
+pub use http::Response;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -131,20 +134,10 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Response {
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if !body.is_empty() {
-            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        req.push_str("\r\n");
-        let mut bytes = req.into_bytes();
-        bytes.extend_from_slice(body);
-        self.raw(&bytes)
+        let mut h = vec![("Connection", "close")];
+        h.extend_from_slice(headers);
+        let host = self.addr.to_string();
+        self.raw(&http::request_bytes(method, path, &host, &h, body))
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -153,13 +146,7 @@ impl Server {
 
     /// Writes `bytes` as they are and parses whatever comes back.
     pub fn raw(&self, bytes: &[u8]) -> Response {
-        let mut s = TcpStream::connect(self.addr).expect("connect to server");
-        s.set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        s.write_all(bytes).expect("write request");
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        Response::parse(&out)
+        http::send_once(self.addr, bytes)
     }
 
     /// A data-plane request: adds `api-version`, sends `body` as JSON.
@@ -252,103 +239,6 @@ pub fn mint_token(data_dir: &Path, role: &str) -> String {
         .expect("a token on the last line")
         .trim()
         .to_string()
-}
-
-/// A parsed HTTP/1.1 response.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    fn parse(raw: &[u8]) -> Response {
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .unwrap_or_else(|| {
-                panic!(
-                    "no header end in response: {:?}",
-                    String::from_utf8_lossy(raw)
-                )
-            });
-        let head = String::from_utf8_lossy(&raw[..split]).to_string();
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let status = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let mut body = raw[split + 4..].to_vec();
-        let chunked = headers
-            .iter()
-            .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-        if chunked {
-            body = dechunk(&body);
-        }
-        Response {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {:?}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).to_string()
-    }
-
-    /// Asserts ADT's error shape and code, and returns the message.
-    pub fn assert_adt_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(self.status, status, "status; body: {}", self.text());
-        assert_eq!(self.header("content-type"), Some("application/json"));
-        assert_eq!(self.header("x-ms-error-code"), Some(code));
-        let v = self.json();
-        let obj = v.as_object().expect("error body is an object");
-        assert_eq!(obj.len(), 1, "only `error` at the top: {v}");
-        assert_eq!(v["error"]["code"], code, "{v}");
-        let msg = v["error"]["message"].as_str().expect("message is a string");
-        assert!(!msg.is_empty());
-        msg.to_string()
-    }
-}
-
-fn dechunk(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
-        let size_str = String::from_utf8_lossy(&body[..end]).to_string();
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("0").trim(), 16)
-            .unwrap_or(0);
-        body = &body[end + 2..];
-        if size == 0 || body.len() < size {
-            break;
-        }
-        out.extend_from_slice(&body[..size]);
-        body = &body[(size + 2).min(body.len())..];
-    }
-    out
 }
 
 /// A free loopback port (bound and released; fine for test helpers).

@@ -22,14 +22,41 @@ const HISTORY: usize = 10_000;
 /// Frames a subscriber may fall behind before it is told it lagged.
 const CHANNEL: usize = 8_192;
 
-/// A released change set: its ops, and its `Delta` message serialized once
-/// for every subscriber (`text` is reference-counted, never copied).
+/// A released change set: its `Delta` message serialized once for every
+/// subscriber (`text` is reference-counted, never copied), and its ops,
+/// read back from the text once for all the subscribers that want them
+/// (scoped sessions). Frames stay in the history and the broadcast ring
+/// long after their write: they hold only the text until asked, so writers
+/// do not pay for trees of JSON kept alive there.
 #[derive(Debug)]
 pub struct Frame {
     pub seq: u64,
-    pub ops: Vec<DeltaOp>,
     /// `{"type":"delta","seq":…,"ops":[…]}`
     pub text: Bytes,
+    ops: std::sync::OnceLock<Vec<DeltaOp>>,
+}
+
+impl Frame {
+    fn new(seq: u64, ops: &[DeltaOp]) -> Frame {
+        Frame {
+            seq,
+            text: delta_text(seq, ops),
+            ops: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The frame's ops (parsed from its text at the first call).
+    pub fn ops(&self) -> &[DeltaOp] {
+        self.ops.get_or_init(|| {
+            #[derive(serde::Deserialize)]
+            struct Delta {
+                ops: Vec<DeltaOp>,
+            }
+            serde_json::from_slice::<Delta>(&self.text)
+                .map(|d| d.ops)
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// What subscribers of committed changes see. The in-process [`LiveFeed`]
@@ -105,10 +132,9 @@ impl LiveFeed {
         let seq = inner.reserved;
         inner.pending.insert(seq, None);
         drop(inner);
-        let text = delta_text(seq, &ops);
         Some(Staged {
             seq,
-            frame: Arc::new(Frame { seq, ops, text }),
+            frame: Arc::new(Frame::new(seq, &ops)),
         })
     }
 
@@ -119,11 +145,7 @@ impl LiveFeed {
         let frame = if ok {
             staged.frame
         } else {
-            Arc::new(Frame {
-                seq: staged.seq,
-                ops: Vec::new(),
-                text: delta_text(staged.seq, &[]),
-            })
+            Arc::new(Frame::new(staged.seq, &[]))
         };
         let mut inner = self.inner.lock();
         inner.pending.insert(staged.seq, Some(frame));
@@ -206,7 +228,7 @@ mod tests {
         assert!(rx.try_recv().is_err(), "nothing before 1 is durable");
         feed.committed(a, true);
         let got: Vec<(u64, Vec<DeltaOp>)> = std::iter::from_fn(|| rx.try_recv().ok())
-            .map(|f| (f.seq, f.ops.clone()))
+            .map(|f| (f.seq, f.ops().to_vec()))
             .collect();
         assert_eq!(got, [(1, op("a")), (2, op("b")), (3, op("c"))]);
         // The text is the protocol's Delta message.
@@ -224,7 +246,7 @@ mod tests {
         feed.committed(d, false);
         let f = rx.try_recv().unwrap();
         assert_eq!(f.seq, 4);
-        assert!(f.ops.is_empty());
+        assert!(f.ops().is_empty());
         let msg: ServerMessage = serde_json::from_slice(&f.text).unwrap();
         assert_eq!(
             msg,

@@ -90,7 +90,7 @@ fn a_write_reaches_the_store_and_the_feed_together() {
     let frame = rx.try_recv().unwrap();
     assert_eq!(frame.seq, 1);
     let kinds: Vec<&str> = frame
-        .ops
+        .ops()
         .iter()
         .map(|op| match op {
             DeltaOp::PutModel { .. } => "model",
@@ -100,7 +100,7 @@ fn a_write_reaches_the_store_and_the_feed_together() {
         })
         .collect();
     assert_eq!(kinds, ["model", "twin", "twin", "relationship"]);
-    match &frame.ops[1] {
+    match &frame.ops()[1] {
         DeltaOp::PutTwin { twin } => assert_eq!(
             twin,
             &state.world().engine().graph().twin_json("a").unwrap()
@@ -245,7 +245,7 @@ fn telemetry_is_published_without_the_write_lock() {
     drop(reader);
     result.unwrap();
     let frame = rx.try_recv().unwrap();
-    match &frame.ops[..] {
+    match frame.ops() {
         [
             DeltaOp::Telemetry {
                 twin,

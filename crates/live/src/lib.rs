@@ -391,7 +391,10 @@ async fn session(
 /// last one's sequence number (`None`: nothing of them is in scope).
 fn scoped(state: &AppState, scope: &mut Scope, frames: &[Arc<Frame>]) -> Option<Utf8Bytes> {
     let seq = frames.last()?.seq;
-    let ops: Vec<DeltaOp> = frames.iter().flat_map(|f| f.ops.iter().cloned()).collect();
+    let ops: Vec<DeltaOp> = frames
+        .iter()
+        .flat_map(|f| f.ops().iter().cloned())
+        .collect();
     let msg = scope.filter(&state.world(), seq, ops)?;
     serde_json::to_string(&msg).ok().map(Into::into)
 }
