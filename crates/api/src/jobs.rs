@@ -13,11 +13,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use twinscape_client::ndjson::{self, Problem};
-use twinscape_core::now;
+use twinscape_core::{Job, JobError, JobStatus, now};
 use twinscape_graph::{Precondition, Timestamp};
 use twinscape_protocol::ErrorCode;
 
@@ -87,38 +87,28 @@ fn valid_job_id(id: &str) -> bool {
 }
 
 /// Updates a job's status (and times) durably.
-async fn set_status(state: &State, key: &str, status: &str, error: Option<Json>) {
+async fn set_status(state: &State, key: &str, status: JobStatus, error: Option<JobError>) {
     let key = key.to_string();
-    let status = status.to_string();
     let _ = state
         .write(move |txn| -> Result<(), ApiError> {
             if let Some(mut job) = txn.world().jobs().get(&key).cloned() {
                 let t = job_time(now());
-                job["status"] = json!(status);
-                if let Some(obj) = job.as_object_mut() {
-                    obj.insert("lastActionDateTime".into(), json!(t));
-                    if matches!(status.as_str(), "succeeded" | "failed" | "cancelled") {
-                        obj.insert("finishedDateTime".into(), json!(t));
-                        reorder(obj);
-                    }
-                    if let Some(e) = error {
-                        obj.insert("error".into(), e);
-                    }
+                job.status = status;
+                // ADT's delete jobs have no `lastActionDateTime`.
+                if key.starts_with("imports/") {
+                    job.last_action_date_time = Some(t.clone());
+                }
+                if status.is_final() {
+                    job.finished_date_time = Some(t);
+                }
+                if error.is_some() {
+                    job.error = error;
                 }
                 txn.put_job(&key, job);
             }
             Ok(())
         })
         .await;
-}
-
-/// ADT's key order: …, finishedDateTime before purgeDateTime, status, error.
-fn reorder(obj: &mut Map<String, Json>) {
-    for k in ["purgeDateTime", "status", "error"] {
-        if let Some(v) = obj.remove(k) {
-            obj.insert(k.into(), v);
-        }
-    }
 }
 
 fn claim_job(state: &State, key: &str) -> Result<Arc<AtomicBool>, ApiError> {
@@ -205,18 +195,18 @@ fn list_jobs(
     let params = params.0;
     let page = page_state(&params, &headers, 100, Json::Null)?;
     let world = state.world();
-    let mut jobs: Vec<Json> = world
+    let mut jobs: Vec<&Job> = world
         .jobs()
         .iter()
         .filter(|(k, _)| k.starts_with(prefix))
-        .map(|(_, v)| v.clone())
+        .map(|(_, v)| v)
         .collect();
     // Oldest first.
-    jobs.sort_by(|a, b| {
-        a["createdDateTime"]
-            .as_str()
-            .cmp(&b["createdDateTime"].as_str())
-    });
+    jobs.sort_by(|a, b| a.created_date_time.cmp(&b.created_date_time));
+    let jobs: Vec<Json> = jobs
+        .into_iter()
+        .filter_map(|j| serde_json::to_value(j).ok())
+        .collect();
     Ok(list_page(&headers, path, jobs, &page, api_version(&params)))
 }
 
@@ -267,15 +257,17 @@ pub async fn put_import(
     }
     let cancel = claim_job(&state, &key)?;
     let created = now();
-    let job = json!({
-        "id": id,
-        "inputBlobUri": input,
-        "outputBlobUri": output,
-        "createdDateTime": job_time(created),
-        "lastActionDateTime": job_time(created),
-        "purgeDateTime": job_time(Timestamp(created.0 + PURGE_DAYS * 86_400 * 10_000_000)),
-        "status": "notstarted",
-    });
+    let job = Job {
+        id: id.clone(),
+        input_blob_uri: Some(input),
+        output_blob_uri: Some(output),
+        created_date_time: job_time(created),
+        last_action_date_time: Some(job_time(created)),
+        finished_date_time: None,
+        purge_date_time: job_time(Timestamp(created.0 + PURGE_DAYS * 86_400 * 10_000_000)),
+        status: JobStatus::NotStarted,
+        error: None,
+    };
     let stored = job.clone();
     let key2 = key.clone();
     let result = state
@@ -376,7 +368,7 @@ async fn run_import(
     output: &str,
     cancel: &AtomicBool,
 ) {
-    set_status(state, key, "running", None).await;
+    set_status(state, key, JobStatus::Running, None).await;
     let mut log = Vec::new();
     log_line(&mut log, id, "Import", "Info", json!({"status": "Started"}));
     let outcome = import_sections(state, id, input, cancel, &mut log).await;
@@ -389,7 +381,7 @@ async fn run_import(
                 "Info",
                 json!({"status": "Succeeded"}),
             );
-            ("succeeded", None)
+            (JobStatus::Succeeded, None)
         }
         Ok(false) => {
             log_line(
@@ -399,7 +391,7 @@ async fn run_import(
                 "Info",
                 json!({"status": "Cancelled"}),
             );
-            ("cancelled", None)
+            (JobStatus::Cancelled, None)
         }
         Err((code, message)) => {
             log_line(
@@ -407,16 +399,22 @@ async fn run_import(
                 id,
                 "Import",
                 "Error",
-                json!({"status": "Failed", "code": code, "message": message}),
+                json!({"status": "Failed", "code": code, "message": &message}),
             );
-            ("failed", Some(json!({"code": code, "message": message})))
+            (
+                JobStatus::Failed,
+                Some(JobError {
+                    code: code.to_string(),
+                    message,
+                }),
+            )
         }
     };
     if let Err(e) = tokio::fs::write(state.files_dir.join(output), &log).await {
         tracing::warn!("job {id}: could not write its output log {output}: {e}");
     }
-    if status == "cancelled" {
-        set_status(state, key, "cancelling", None).await;
+    if status == JobStatus::Cancelled {
+        set_status(state, key, JobStatus::Cancelling, None).await;
     }
     set_status(state, key, status, error).await;
 }
@@ -575,12 +573,17 @@ pub async fn start_deletion(
     }
     let _cancel = claim_job(&state, &key)?;
     let created = now();
-    let job = json!({
-        "id": id,
-        "createdDateTime": job_time(created),
-        "purgeDateTime": job_time(Timestamp(created.0 + PURGE_DAYS * 86_400 * 10_000_000)),
-        "status": "notstarted",
-    });
+    let job = Job {
+        id: id.clone(),
+        input_blob_uri: None,
+        output_blob_uri: None,
+        created_date_time: job_time(created),
+        last_action_date_time: None,
+        finished_date_time: None,
+        purge_date_time: job_time(Timestamp(created.0 + PURGE_DAYS * 86_400 * 10_000_000)),
+        status: JobStatus::NotStarted,
+        error: None,
+    };
     let stored = job.clone();
     let key2 = key.clone();
     if let Err(e) = state
@@ -596,16 +599,19 @@ pub async fn start_deletion(
     let runner = state.clone();
     let job_key = key.clone();
     tokio::spawn(async move {
-        set_status(&runner, &job_key, "running", None).await;
+        set_status(&runner, &job_key, JobStatus::Running, None).await;
         let result = delete_everything(&runner).await;
         match result {
-            Ok(()) => set_status(&runner, &job_key, "succeeded", None).await,
+            Ok(()) => set_status(&runner, &job_key, JobStatus::Succeeded, None).await,
             Err(e) => {
                 set_status(
                     &runner,
                     &job_key,
-                    "failed",
-                    Some(json!({"code": e.code.as_str(), "message": e.message})),
+                    JobStatus::Failed,
+                    Some(JobError {
+                        code: e.code.as_str().to_string(),
+                        message: e.message,
+                    }),
                 )
                 .await
             }

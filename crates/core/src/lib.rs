@@ -25,7 +25,7 @@ pub use error::CoreError;
 pub use feed::{ChangeFeed, Frame, LiveFeed, Staged};
 pub use state::{ApiLimits, AppState, TelemetryIn, now, random_u128};
 pub use txn::{ChangeSet, Txn};
-pub use world::{EventRoute, World};
+pub use world::{EventRoute, Job, JobError, JobStatus, World};
 
 /// Store key of a relationship: source twin id and relationship id.
 pub fn relationship_key(source: &str, rel_id: &str) -> String {

@@ -12,9 +12,9 @@
 use crate::error::CoreError;
 use crate::feed::LiveFeed;
 use crate::txn::Txn;
-use crate::world::{EventRoute, World};
+use crate::world::{EventRoute, Job, JobError, JobStatus, World};
 use parking_lot::{RwLock, RwLockReadGuard};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -235,14 +235,18 @@ impl AppState {
         let mut jobs = std::collections::BTreeMap::new();
         for row in snapshot.entries(Table::Jobs)? {
             let (key, bytes) = row?;
-            let mut job: Json = serde_json::from_slice(&bytes)?;
+            let mut job: Job = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("stored job {key} does not load: {e}"))?;
             // A job that was running when the server stopped cannot resume.
             if matches!(
-                job["status"].as_str(),
-                Some("notstarted" | "running" | "cancelling")
+                job.status,
+                JobStatus::NotStarted | JobStatus::Running | JobStatus::Cancelling
             ) {
-                job["status"] = json!("failed");
-                job["error"] = json!({"code": "JobInterrupted", "message": "The server stopped while the job ran; what it had imported or deleted stays."});
+                job.status = JobStatus::Failed;
+                job.error = Some(JobError {
+                    code: "JobInterrupted".into(),
+                    message: "The server stopped while the job ran; what it had imported or deleted stays.".into(),
+                });
             }
             jobs.insert(key, job);
         }

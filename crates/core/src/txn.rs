@@ -7,7 +7,7 @@
 
 use crate::error::CoreError;
 use crate::relationship_key;
-use crate::world::{EventRoute, World};
+use crate::world::{EventRoute, Job, World};
 use serde_json::{Value as Json, json};
 use twinscape_engine::Engine;
 use twinscape_events::{Endpoint, Events};
@@ -354,8 +354,8 @@ impl<'a> Txn<'a> {
 
     // ----- jobs ---------------------------------------------------------------
 
-    /// Creates or replaces a job's document.
-    pub fn put_job(&mut self, key: &str, job: Json) {
+    /// Creates or replaces a job.
+    pub fn put_job(&mut self, key: &str, job: Job) {
         self.set.rows.put(
             Table::Jobs,
             key.to_string(),
@@ -364,7 +364,7 @@ impl<'a> Txn<'a> {
         self.world.jobs.insert(key.to_string(), job);
     }
 
-    pub fn delete_job(&mut self, key: &str) -> Option<Json> {
+    pub fn delete_job(&mut self, key: &str) -> Option<Job> {
         let job = self.world.jobs.remove(key)?;
         self.set.rows.delete(Table::Jobs, key.to_string());
         Some(job)

@@ -4,7 +4,6 @@
 //! and the events.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
 use twinscape_engine::Engine;
 use twinscape_events::Endpoint;
@@ -20,14 +19,66 @@ pub struct EventRoute {
     pub filter: String,
 }
 
+/// A bulk job's state, as ADT names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    NotStarted,
+    Running,
+    Failed,
+    Succeeded,
+    Cancelling,
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Whether the job has ended (it gets a `finishedDateTime`).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Failed | JobStatus::Succeeded | JobStatus::Cancelled
+        )
+    }
+}
+
+/// Why a job failed: `{"code", "message"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+}
+
+/// An import or delete job, serialized as ADT's `ImportJob` / `DeleteJob`
+/// (also its stored form), in ADT's key order. Times are ADT's job time text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: String,
+    /// Imports only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_blob_uri: Option<String>,
+    /// Imports only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_blob_uri: Option<String>,
+    pub created_date_time: String,
+    /// Imports only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_action_date_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_date_time: Option<String>,
+    pub purge_date_time: String,
+    pub status: JobStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<JobError>,
+}
+
 pub struct World {
     pub(crate) engine: Engine,
     /// When each model was uploaded.
     pub(crate) upload_times: HashMap<String, Timestamp>,
     pub(crate) event_routes: BTreeMap<String, EventRoute>,
-    /// Import and delete jobs by store key (`imports/{id}`, `deletions/{id}`),
-    /// as ADT's job documents.
-    pub(crate) jobs: BTreeMap<String, Json>,
+    /// Import and delete jobs by store key (`imports/{id}`, `deletions/{id}`).
+    pub(crate) jobs: BTreeMap<String, Job>,
     pub(crate) endpoints: BTreeMap<String, Endpoint>,
 }
 
@@ -45,7 +96,7 @@ impl World {
         &self.event_routes
     }
 
-    pub fn jobs(&self) -> &BTreeMap<String, Json> {
+    pub fn jobs(&self) -> &BTreeMap<String, Job> {
         &self.jobs
     }
 

@@ -299,7 +299,20 @@ fn the_state_loads_back_what_it_wrote() {
                 txn.add_models(&models())?;
                 txn.create_or_replace_twin("a", &room(20.0), &Precondition::None)?;
                 txn.decommission_model(ROOM)?;
-                txn.put_job("imports/j1", json!({"id": "j1", "status": "succeeded"}));
+                // A job that was running when the server stopped.
+                txn.put_job(
+                    "imports/j1",
+                    serde_json::from_value(json!({
+                        "id": "j1",
+                        "inputBlobUri": "in.ndjson",
+                        "outputBlobUri": "out.ndjson",
+                        "createdDateTime": "2026-01-01T00:00:00.0000000Z",
+                        "lastActionDateTime": "2026-01-01T00:00:00.0000000Z",
+                        "purgeDateTime": "2026-01-02T00:00:00.0000000Z",
+                        "status": "running",
+                    }))
+                    .unwrap(),
+                );
                 Ok(())
             })
             .await
@@ -319,5 +332,10 @@ fn the_state_loads_back_what_it_wrote() {
     );
     assert!(world.engine().registry().get(ROOM).unwrap().decommissioned);
     assert_eq!(world.upload_time(ROOM), state.world().upload_time(ROOM));
-    assert_eq!(world.jobs()["imports/j1"]["status"], "succeeded");
+    // It comes back failed, in ADT's shape and key order.
+    let job = serde_json::to_string(&world.jobs()["imports/j1"]).unwrap();
+    assert_eq!(
+        job,
+        r#"{"id":"j1","inputBlobUri":"in.ndjson","outputBlobUri":"out.ndjson","createdDateTime":"2026-01-01T00:00:00.0000000Z","lastActionDateTime":"2026-01-01T00:00:00.0000000Z","purgeDateTime":"2026-01-02T00:00:00.0000000Z","status":"failed","error":{"code":"JobInterrupted","message":"The server stopped while the job ran; what it had imported or deleted stays."}}"#
+    );
 }
