@@ -156,26 +156,23 @@ fn main() {
 
 /// The writer alone, then while a client loads three snapshots in a row.
 async fn measure(addr: &str, token: &str, warm: &Arc<Vec<String>>, rate: u64) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let w = tokio::spawn(writer(
-        addr.to_string(),
-        token.to_string(),
-        warm.clone(),
-        rate,
-        stop.clone(),
-    ));
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    stop.store(true, Ordering::Relaxed);
-    report("no live client", w.await.expect("writer"));
-    for round in 1..=3 {
+    let start_writer = || {
         let stop = Arc::new(AtomicBool::new(false));
-        let w = tokio::spawn(writer(
+        let task = tokio::spawn(writer(
             addr.to_string(),
             token.to_string(),
             warm.clone(),
             rate,
             stop.clone(),
         ));
+        (stop, task)
+    };
+    let (stop, w) = start_writer();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, Ordering::Relaxed);
+    report("no live client", w.await.expect("writer"));
+    for round in 1..=3 {
+        let (stop, w) = start_writer();
         let (twins, rels, took) = load_snapshot(addr, token).await;
         stop.store(true, Ordering::Relaxed);
         let during = w.await.expect("writer");
