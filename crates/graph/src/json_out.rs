@@ -104,14 +104,15 @@ impl Twin {
             out.push(b':');
             match (self.member_meta(*name), value) {
                 (Some(MemberMeta::Component { last_update, props }), Value::Object(members)) => {
-                    out.extend_from_slice(b"{\"$metadata\":");
-                    component_meta(out, *last_update, props, syms);
+                    out.push(b'{');
                     for (k, v) in members.iter() {
-                        out.push(b',');
                         write_json_str(out, syms.name(*k));
                         out.push(b':');
                         v.write_json(syms, out);
+                        out.push(b',');
                     }
+                    out.extend_from_slice(b"\"$metadata\":");
+                    component_meta(out, *last_update, props, syms);
                     out.push(b'}');
                 }
                 _ => value.write_json(syms, out),
@@ -238,6 +239,13 @@ mod tests {
         }
         let mut out = Vec::new();
         assert!(g.write_twin_json("c", &mut out));
+        // ADT's order: a component's properties, then its `$metadata`.
+        let text = String::from_utf8_lossy(&out).to_string();
+        assert!(
+            text.contains(r#""comp":{"p":1,"$metadata":{"$lastUpdateTime":"#),
+            "{text}"
+        );
+        let mut out = Vec::new();
         assert!(!g.write_twin_json("nope", &mut out));
     }
 }

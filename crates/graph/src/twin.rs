@@ -58,14 +58,16 @@ impl Twin {
         for (name, value) in &self.members {
             let json = match (self.member_meta(*name), value) {
                 (Some(MemberMeta::Component { last_update, props }), Value::Object(members)) => {
+                    // ADT writes a component's `$metadata` after its
+                    // properties, as the twin's own.
                     let mut comp = Map::with_capacity(members.len() + 1);
+                    for (k, v) in members.iter() {
+                        comp.insert(syms.name(*k).to_string(), v.to_json(syms));
+                    }
                     comp.insert(
                         "$metadata".into(),
                         component_meta_json(*last_update, props, syms),
                     );
-                    for (k, v) in members.iter() {
-                        comp.insert(syms.name(*k).to_string(), v.to_json(syms));
-                    }
                     Json::Object(comp)
                 }
                 _ => value.to_json(syms),
