@@ -163,6 +163,29 @@ async fn the_router_serves_the_api_in_process() {
         matches!(ops.get(2), Some(DeltaOp::Telemetry { twin, .. }) if twin == "r1"),
         "{ops:?}"
     );
+    // Telemetry for a twin that does not exist: 404, as ADT answers.
+    let resp = app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/digitaltwins/nope/telemetry?api-version=2023-10-31")
+                .header("host", "twins.test")
+                .header("authorization", format!("Bearer {}", app.owner))
+                .header("content-type", "application/json")
+                .header("message-id", "m2")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        resp.headers().get("x-ms-error-code").unwrap(),
+        "DigitalTwinNotFound"
+    );
+    assert!(feed.try_recv().is_err(), "nothing published for it");
     // Unknown paths answer in ADT's error shape.
     let (status, body) = app.call(None, "GET", "/nowhere", None).await;
     assert_eq!(
