@@ -7,6 +7,7 @@
 //! viewer loads them like any other glTF.
 
 mod gltf_builder;
+pub mod scene;
 pub mod synthetic;
 pub mod twins;
 
