@@ -208,17 +208,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Percent-encodes a path segment or query value.
-pub fn percent_encode(s: &str) -> String {
-    /// Everything but RFC 3986's unreserved characters.
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
-}
-
 /// The `If-Match` / `If-None-Match` precondition of a request.
 pub fn precondition(headers: &HeaderMap) -> Precondition {
     let h = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());

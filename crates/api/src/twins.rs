@@ -2,7 +2,7 @@
 
 use super::{
     Params, State, absolute_link, api_version, etag_header, json_body, list_page_ordered,
-    page_size_header, page_state, param, percent_encode, precondition,
+    page_size_header, page_state, param, precondition,
 };
 use crate::error::ApiError;
 use axum::body::Bytes;
@@ -13,6 +13,7 @@ use serde_json::{Value as Json, json};
 use twinscape_core::{CoreError, TelemetryIn};
 use twinscape_graph::{Change, ChangeKind, GraphError};
 use twinscape_protocol::ErrorCode;
+use twinscape_protocol::routes::segment_encode;
 
 /// Relationships per page (ADT's default; `max-items-per-page` may ask for up to 1,000).
 const RELATIONSHIPS_PAGE: usize = 10;
@@ -327,7 +328,7 @@ pub async fn list_relationships(
         .into_iter()
         .map(|r| graph.relationship_json(r))
         .collect();
-    let path = format!("/digitaltwins/{}/relationships", percent_encode(&id));
+    let path = format!("/digitaltwins/{}/relationships", segment_encode(&id));
     Ok(list_page_ordered(
         &headers,
         &path,
@@ -359,8 +360,8 @@ pub async fn list_incoming(
             let source = graph.twin_at(r.source)?;
             let link = format!(
                 "/digitaltwins/{}/relationships/{}?api-version={version}",
-                percent_encode(&source.id),
-                percent_encode(&r.id)
+                segment_encode(&source.id),
+                segment_encode(&r.id)
             );
             Some(json!({
                 "$relationshipId": &*r.id,
@@ -372,7 +373,7 @@ pub async fn list_incoming(
         .collect();
     let path = format!(
         "/digitaltwins/{}/incomingrelationships",
-        percent_encode(&id)
+        segment_encode(&id)
     );
     Ok(list_page_ordered(
         &headers, &path, items, &page, &version, true,

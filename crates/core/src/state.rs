@@ -318,11 +318,7 @@ impl AppState {
         }
         match outcome {
             Ok(_) => result,
-            Err(err) => {
-                tracing::error!("store write failed; refusing further writes until restart: {err}");
-                self.poisoned.store(true, Ordering::Release);
-                Err(CoreError::NotDurable(err.to_string()).into())
-            }
+            Err(err) => Err(self.not_durable(err).into()),
         }
     }
 
@@ -387,11 +383,15 @@ impl AppState {
         if let Some(s) = staged {
             self.feed.committed(s, outcome.is_ok());
         }
-        outcome.map_err(|err| {
-            tracing::error!("store write failed; refusing further writes until restart: {err}");
-            self.poisoned.store(true, Ordering::Release);
-            CoreError::NotDurable(err.to_string())
-        })
+        outcome.map_err(|err| self.not_durable(err))
+    }
+
+    /// A commit failed: memory and disk may differ from now on, so every
+    /// later write is refused until a restart reloads the durable state.
+    fn not_durable(&self, err: twinscape_store::StoreError) -> CoreError {
+        tracing::error!("store write failed; refusing further writes until restart: {err}");
+        self.poisoned.store(true, Ordering::Release);
+        CoreError::NotDurable(err.to_string())
     }
 }
 

@@ -129,43 +129,20 @@ async fn snapshot(state: &AppState, socket: &mut Tx, scope: Option<&mut Scope>) 
             }
         }
         None => {
-            let mut from = 0;
-            loop {
-                let twins: Vec<Json> = {
-                    let world = state.world();
-                    let graph = world.engine().graph();
-                    graph
-                        .twins_from(from)
-                        .take(SNAPSHOT_CHUNK)
-                        .map(|(slot, t)| {
-                            from = slot + 1;
-                            t.to_json(graph.symbols())
-                        })
-                        .collect()
-                };
-                if twins.is_empty() || !send(socket, &chunk(twins, vec![])).await {
-                    break;
-                }
-            }
-            let mut from = 0;
-            loop {
-                let rels: Vec<Json> = {
-                    let world = state.world();
-                    let graph = world.engine().graph();
-                    graph
-                        .relationships_from(from)
-                        .take(SNAPSHOT_CHUNK)
-                        .map(|(slot, r)| {
-                            from = slot + 1;
-                            graph.relationship_json(r)
-                        })
-                        .collect()
-                };
-                if rels.is_empty() {
-                    break;
-                }
-                if !send(socket, &chunk(vec![], rels)).await {
-                    return None;
+            for part in [Part::Twins, Part::Relationships] {
+                let mut from = 0;
+                loop {
+                    let docs = read_chunk(state, part, &mut from);
+                    if docs.is_empty() {
+                        break;
+                    }
+                    let msg = match part {
+                        Part::Twins => chunk(docs, vec![]),
+                        Part::Relationships => chunk(vec![], docs),
+                    };
+                    if !send(socket, &msg).await {
+                        return None;
+                    }
                 }
             }
         }
@@ -185,6 +162,37 @@ async fn snapshot(state: &AppState, socket: &mut Tx, scope: Option<&mut Scope>) 
     send(socket, &ServerMessage::SnapshotEnd { seq })
         .await
         .then_some(seq)
+}
+
+#[derive(Clone, Copy)]
+enum Part {
+    Twins,
+    Relationships,
+}
+
+/// The next chunk of the whole graph's twins or relationships, read under
+/// the read lock from slot `from` on (which moves past the chunk).
+fn read_chunk(state: &AppState, part: Part, from: &mut u32) -> Vec<Json> {
+    let world = state.world();
+    let graph = world.engine().graph();
+    match part {
+        Part::Twins => graph
+            .twins_from(*from)
+            .take(SNAPSHOT_CHUNK)
+            .map(|(slot, t)| {
+                *from = slot + 1;
+                t.to_json(graph.symbols())
+            })
+            .collect(),
+        Part::Relationships => graph
+            .relationships_from(*from)
+            .take(SNAPSHOT_CHUNK)
+            .map(|(slot, r)| {
+                *from = slot + 1;
+                graph.relationship_json(r)
+            })
+            .collect(),
+    }
 }
 
 /// The client fell too far behind: `Reset`, then a fresh snapshot; returns

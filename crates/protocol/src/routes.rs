@@ -28,6 +28,19 @@ pub const API_PREFIXES: &[&str] = &[
     "/jobs/",
 ];
 
+/// Everything but RFC 3986's unreserved characters is escaped in a segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// One path segment (a twin id, a relationship id), percent-encoded: what
+/// the server writes into links and the app into request paths.
+pub fn segment_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
 /// Whether `path` is one of the app's client-side routes.
 pub fn is_app_route(path: &str) -> bool {
     APP_ROUTES.iter().any(|r| {
@@ -54,6 +67,11 @@ mod tests {
         assert!(is_app_route("/embed/x"));
         assert!(!is_app_route("/scenesx"));
         assert!(!is_app_route("/models"));
+    }
+
+    #[test]
+    fn segments_escape_all_but_unreserved_characters() {
+        assert_eq!(segment_encode("Room 1/ä-_.~"), "Room%201%2F%C3%A4-_.~");
     }
 
     #[test]

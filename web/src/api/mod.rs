@@ -1,5 +1,5 @@
 //! The one typed client of the server's REST API: the api-version is named
-//! once, path segments are percent-encoded by a crate, and errors come back
+//! once, path segments are percent-encoded as the server encodes them, and errors come back
 //! in ADT's shape (`{"error":{"code","message"}}`) as [`ApiError`].
 
 use serde_json::Value as Json;
@@ -7,17 +7,8 @@ use serde_json::Value as Json;
 /// The ADT api-version this app speaks.
 pub const API_VERSION: &str = "2023-10-31";
 
-/// Everything but RFC 3986's unreserved characters is escaped in a segment.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 /// One path segment (a twin id, a model id), percent-encoded.
-pub fn segment(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
-}
+pub use twinscape_protocol::routes::segment_encode as segment;
 
 /// An error answered by the server (or the network), in ADT's terms.
 #[derive(Debug, Clone, PartialEq)]
