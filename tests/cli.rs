@@ -516,3 +516,155 @@ fn import_ndjson_reports_each_failure_and_the_totals() {
     assert!(err.contains("403 Forbidden"), "{err}");
     assert!(err.contains("Stopped"), "{err}");
 }
+
+#[test]
+fn scenes_import_export_states_and_asset_upload() {
+    let s = Server::start_with_auth("local");
+    let owner = s.token("owner");
+    let reader = s.token("reader");
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scene/tests/data");
+
+    // The demo's models and twins, then its scene as a Scenes Studio file.
+    ok(
+        &s,
+        &owner,
+        &["model", "create", demo_models_dir().to_str().unwrap()],
+    );
+    for t in demo::twins() {
+        let body = t.doc.to_string();
+        ok(
+            &s,
+            &owner,
+            &[
+                "twin",
+                "create",
+                &t.id,
+                "--properties",
+                &body,
+                "--model",
+                t.doc["$metadata"]["$model"].as_str().unwrap(),
+            ],
+        );
+    }
+    let scene_file = dir.path().join("demo.json");
+    std::fs::write(
+        &scene_file,
+        serde_json::to_string_pretty(&twinscape_demo::scene::scenes_config()).unwrap(),
+    )
+    .unwrap();
+    let out = run(
+        &s,
+        Some(&owner),
+        &["scene", "import", scene_file.to_str().unwrap()],
+    )
+    .2;
+    assert!(
+        out.contains("Imported 1 scene(s), 3 behavior(s) and 2 layer(s)"),
+        "{out}"
+    );
+    // Scenes Studio's own sample merges in beside it, ids kept.
+    let sample = data.join("3DScenesConfiguration.json");
+    ok(&s, &owner, &["scene", "import", sample.to_str().unwrap()]);
+    let list = json_of(&s, &reader, &["scene", "list"]);
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids[0], twinscape_demo::scene::SCENE_ID);
+    assert!(ids.contains(&"f7053e7537048e03be4d1e6f8f93aa8a"), "{ids:?}");
+
+    // Export: the server's configuration, both files' contents in it.
+    let exported = dir.path().join("out.json");
+    ok(
+        &s,
+        &reader,
+        &["scene", "export", exported.to_str().unwrap()],
+    );
+    let back: Json = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    assert_eq!(
+        back["configuration"]["scenes"].as_array().unwrap().len(),
+        ids.len()
+    );
+
+    // States: exactly the documented keys, a rule per (element, behavior, visual).
+    let states = json_of(
+        &s,
+        &reader,
+        &["scene", "states", twinscape_demo::scene::SCENE_ID],
+    );
+    let states = states.as_array().unwrap();
+    let keys = [
+        "scene", "element", "twin", "behavior", "visual", "value", "range", "color", "icon",
+        "label",
+    ];
+    for st in states {
+        let got: Vec<&str> = st.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(got, keys);
+    }
+    let ahu2 = states
+        .iter()
+        .find(|st| st["element"] == "Roof_AHU2" && st["behavior"] == "equipment-status")
+        .unwrap();
+    let status = demo::twins()
+        .into_iter()
+        .find(|t| t.id == "Roof_AHU2")
+        .unwrap()
+        .doc["status"]
+        .clone();
+    assert_eq!(ahu2["value"], status);
+    let only = json_of(
+        &s,
+        &reader,
+        &[
+            "scene",
+            "states",
+            twinscape_demo::scene::SCENE_ID,
+            "--layers",
+            "equipment",
+        ],
+    );
+    assert!(
+        only.as_array()
+            .unwrap()
+            .iter()
+            .all(|st| st["behavior"] == "equipment-status")
+    );
+    assert!(!only.as_array().unwrap().is_empty());
+
+    // A broken file is refused before anything is sent, every problem listed.
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, r#"{"$schema": "x", "configuration": {"scenes": [{"id": 1}], "behaviors": [], "layers": []}}"#).unwrap();
+    let err = fails(
+        &s,
+        Some(&owner),
+        &["scene", "import", broken.to_str().unwrap()],
+    );
+    assert!(err.contains("/configuration/scenes/0/id"), "{err}");
+    assert!(
+        err.contains("/configuration/scenes/0: missing required property 'displayName'"),
+        "{err}"
+    );
+
+    // Assets: upload, list; readers cannot upload.
+    let glb = dir.path().join("tower.glb");
+    std::fs::write(&glb, twinscape_demo::building_glb()).unwrap();
+    let err = fails(
+        &s,
+        Some(&reader),
+        &["asset", "upload", glb.to_str().unwrap()],
+    );
+    assert!(err.contains("403"), "{err}");
+    ok(&s, &owner, &["asset", "upload", glb.to_str().unwrap()]);
+    let assets = json_of(&s, &reader, &["asset", "list"]);
+    assert!(
+        assets
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["url"] == "/3d/tower.glb"),
+        "{assets}"
+    );
+}

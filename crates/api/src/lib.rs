@@ -15,6 +15,7 @@ mod jobs;
 mod models;
 mod query;
 mod routes;
+pub mod scenes;
 mod twins;
 
 pub use error::ApiError;
@@ -129,6 +130,38 @@ pub fn router(state: State) -> Router {
             get(endpoints::dead_letters).delete(endpoints::purge_dead_letters),
         )
         // Notifications continue the trace of the request that caused them.
+        .layer(middleware::from_fn(trace_context))
+        .layer(middleware::from_fn(require_api_version))
+        .with_state(state)
+}
+
+/// The `/scenes` API (see [`scenes`]), apart from [`router`]: the browser
+/// app's pages share its paths (a request with `api-version` is an API
+/// call, one without is the page), so the server puts it in front of them.
+pub fn scenes_router(state: State) -> Router {
+    Router::new()
+        .route("/scenes", get(scenes::list))
+        .route(
+            "/scenes/{id}",
+            get(scenes::get)
+                .put(scenes::put)
+                .post(scenes::post)
+                .delete(scenes::delete),
+        )
+        .route("/scenes/{id}/states", get(scenes::states))
+        .fallback(|req: Request| async move {
+            ApiError::not_found(format!(
+                "No resource at {} {}.",
+                req.method(),
+                req.uri().path()
+            ))
+        })
+        .method_not_allowed_fallback(|req: Request| async move {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} is not allowed on {}.", req.method(), req.uri().path()),
+            )
+        })
         .layer(middleware::from_fn(trace_context))
         .layer(middleware::from_fn(require_api_version))
         .with_state(state)

@@ -404,15 +404,20 @@ pub async fn require(State(auth): State<Arc<Auth>>, mut req: Request, next: Next
     }
 }
 
-/// Middleware for the whole app: checks requests to ADT API paths (matched
-/// or not, so a 404/405 is never answered before a 401) and lets the health
-/// check, the 3D files and the web app through.
+/// Middleware for the whole app: checks API requests (ADT's paths, matched
+/// or not, so a 404/405 is never answered before a 401; `/scenes` calls;
+/// 3D file uploads) and lets the health check, the 3D files and the web
+/// app through.
 pub async fn require_on_api_paths(
     State(auth): State<Arc<Auth>>,
     req: Request,
     next: Next,
 ) -> Response {
-    if twinscape_protocol::routes::is_api_path(req.uri().path()) {
+    if twinscape_protocol::routes::is_api_request(
+        req.method().as_str(),
+        req.uri().path(),
+        req.uri().query(),
+    ) {
         require(State(auth), req, next).await
     } else {
         next.run(req).await

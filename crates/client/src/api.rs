@@ -60,6 +60,8 @@ pub enum Body {
     Json(Json),
     /// `application/json-patch+json`.
     Patch(Json),
+    /// Raw bytes with their content type (a 3D file).
+    Bytes(Vec<u8>, &'static str),
 }
 
 /// What came back from a successful call.
@@ -155,6 +157,9 @@ impl Api {
             Some(Body::Patch(v)) => req
                 .header("content-type", "application/json-patch+json")
                 .body(v.to_string()),
+            Some(Body::Bytes(bytes, content_type)) => req
+                .header("content-type", *content_type)
+                .body(bytes.clone()),
             None => req,
         };
         let resp = req.send().await.map_err(|e| transport(&shown, &e))?;

@@ -1,5 +1,5 @@
 //! The `az dt`-like command-line client: `twinscape model|twin|relationship|
-//! query|import|endpoint|route …` against a Twinscape (or ADT-compatible) endpoint over its
+//! query|import|endpoint|route|scene|asset …` against a Twinscape (or ADT-compatible) endpoint over its
 //! REST API.
 //!
 //! Owns: the commands' arguments, HTTP calls (reqwest with rustls), paging,
@@ -16,6 +16,7 @@ pub mod ndjson;
 pub mod output;
 pub mod query;
 pub mod relationships;
+pub mod scenes;
 pub mod twins;
 
 use anyhow::Context;

@@ -36,6 +36,8 @@ pub struct ApiLimits {
     pub max_models_page: usize,
     /// Most event routes. ADT: 6.
     pub max_event_routes: usize,
+    /// Largest 3D file upload (`PUT /3d/{name}`), in bytes.
+    pub max_asset_bytes: usize,
 }
 
 impl Default for ApiLimits {
@@ -46,6 +48,7 @@ impl Default for ApiLimits {
             max_models_bytes: 32 * 1024 * 1024,
             max_models_page: 100,
             max_event_routes: 6,
+            max_asset_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -260,6 +263,18 @@ impl AppState {
             }
         }
         engine.set_seq(seq);
+        let scenes = match snapshot.entries(Table::Scenes)?.find_map(|row| match row {
+            Ok((key, bytes)) if key == crate::SCENES_KEY => Some(Ok(bytes)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }) {
+            None => twinscape_scene::ScenesConfig::new(),
+            Some(bytes) => {
+                let value: Json = serde_json::from_slice(&bytes?)?;
+                twinscape_scene::config::from_value(&value)
+                    .map_err(|e| anyhow::anyhow!("the stored scenes do not load: {e}"))?
+            }
+        };
         let endpoints = crate::events::load_endpoints(snapshot.as_ref())?;
         let events = crate::events::new_events(snapshot.next_log_seq(), &event_routes, &endpoints);
         let store = crate::events::notify_commits(store, &events);
@@ -270,6 +285,7 @@ impl AppState {
                 event_routes,
                 jobs,
                 endpoints,
+                scenes,
             }),
             store,
             limits,

@@ -352,6 +352,22 @@ impl<'a> Txn<'a> {
         });
     }
 
+    // ----- 3D scenes -----------------------------------------------------------
+
+    /// Replaces the scenes configuration (the caller checked it valid).
+    pub fn put_scenes(&mut self, config: twinscape_scene::ScenesConfig) {
+        let json = twinscape_scene::config::to_json(&config);
+        self.set.rows.put(
+            Table::Scenes,
+            crate::SCENES_KEY.to_string(),
+            serde_json::to_vec(&json).unwrap_or_default(),
+        );
+        self.set.ops.push(DeltaOp::Scenes {
+            configuration: json,
+        });
+        self.world.scenes = config;
+    }
+
     // ----- jobs ---------------------------------------------------------------
 
     /// Creates or replaces a job.

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use twinscape_engine::Engine;
 use twinscape_events::Endpoint;
 use twinscape_graph::Timestamp;
+use twinscape_scene::ScenesConfig;
 
 /// An event route: which events go to which endpoint. Serialized as ADT's
 /// `{"id", "endpointName", "filter"}` (also its stored form).
@@ -80,6 +81,8 @@ pub struct World {
     /// Import and delete jobs by store key (`imports/{id}`, `deletions/{id}`).
     pub(crate) jobs: BTreeMap<String, Job>,
     pub(crate) endpoints: BTreeMap<String, Endpoint>,
+    /// The 3D scenes: one Scenes Studio configuration, checked valid.
+    pub(crate) scenes: ScenesConfig,
 }
 
 impl World {
@@ -102,5 +105,9 @@ impl World {
 
     pub fn endpoints(&self) -> &BTreeMap<String, Endpoint> {
         &self.endpoints
+    }
+
+    pub fn scenes(&self) -> &ScenesConfig {
+        &self.scenes
     }
 }

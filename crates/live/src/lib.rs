@@ -83,8 +83,11 @@ async fn send(socket: &mut Tx, msg: &ServerMessage) -> bool {
 /// frame after `seq` follows the snapshot and the replica converges (puts
 /// replace, deletes of what is absent do nothing).
 async fn snapshot(state: &AppState, socket: &mut Tx, scope: Option<&mut Scope>) -> Option<u64> {
-    let (seq, models, decommissioned, scoped) = {
+    let (seq, models, decommissioned, scenes, scoped) = {
         let world = state.world();
+        let scenes = (!world.scenes().configuration.scenes.is_empty()
+            || !world.scenes().configuration.behaviors.is_empty())
+        .then(|| twinscape_scene::config::to_json(world.scenes()));
         let seq = state.feed.last_seq();
         let registry = world.engine().registry();
         let models: Vec<Json> = registry.models().map(|m| m.model.clone()).collect();
@@ -94,13 +97,14 @@ async fn snapshot(state: &AppState, socket: &mut Tx, scope: Option<&mut Scope>) 
             .map(|m| m.model.clone())
             .collect();
         let scoped = scope.map(|scope| scope.reset(&world));
-        (seq, models, decommissioned, scoped)
+        (seq, models, decommissioned, scenes, scoped)
     };
     let chunk = |twins: Vec<Json>, relationships: Vec<Json>| ServerMessage::Snapshot {
         seq,
         models: vec![],
         twins,
         relationships,
+        scenes: None,
     };
     if !send(
         socket,
@@ -109,6 +113,7 @@ async fn snapshot(state: &AppState, socket: &mut Tx, scope: Option<&mut Scope>) 
             models,
             twins: vec![],
             relationships: vec![],
+            scenes,
         },
     )
     .await

@@ -128,7 +128,10 @@ impl Scope {
         let graph_changed = ops.iter().any(|op| {
             !matches!(
                 op,
-                DeltaOp::PutModel { .. } | DeltaOp::DeleteModel { .. } | DeltaOp::Telemetry { .. }
+                DeltaOp::PutModel { .. }
+                    | DeltaOp::DeleteModel { .. }
+                    | DeltaOp::Telemetry { .. }
+                    | DeltaOp::Scenes { .. }
             )
         });
         let mut out = Vec::new();

@@ -52,6 +52,12 @@ pub enum ErrorCode {
     EndpointNotFound,
     EndpointInvalid,
     EndpointInUse,
+    /// A 3D scene that does not exist (Twinscape's own).
+    SceneNotFound,
+    /// A 3D file that does not exist (Twinscape's own).
+    AssetNotFound,
+    /// A 3D file upload that is not glTF (Twinscape's own).
+    AssetInvalid,
 }
 
 impl ErrorCode {
@@ -77,7 +83,8 @@ impl ErrorCode {
             | EventRouteFilterInvalid
             | EventRouteIdInvalid
             | EndpointInvalid
-            | JobLimitReached => 400,
+            | JobLimitReached
+            | AssetInvalid => 400,
             Unauthorized => 401,
             Forbidden => 403,
             NotFound
@@ -90,7 +97,9 @@ impl ErrorCode {
             | TargetDigitalTwinNotFound
             | ImportJobNotFound
             | DeleteJobNotFound
-            | EndpointNotFound => 404,
+            | EndpointNotFound
+            | SceneNotFound
+            | AssetNotFound => 404,
             MethodNotAllowed => 405,
             DigitalTwinAlreadyExists
             | RelationshipAlreadyExists
@@ -156,6 +165,9 @@ impl ErrorCode {
             EndpointNotFound => "EndpointNotFound",
             EndpointInvalid => "EndpointInvalid",
             EndpointInUse => "EndpointInUse",
+            SceneNotFound => "SceneNotFound",
+            AssetNotFound => "AssetNotFound",
+            AssetInvalid => "AssetInvalid",
         }
     }
 }

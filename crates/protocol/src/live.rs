@@ -78,6 +78,11 @@ pub enum DeltaOp {
     DeleteModel {
         id: String,
     },
+    /// The 3D scenes configuration changed: all of it, in Scenes Studio's
+    /// format (`{"$schema", "configuration": {scenes, behaviors, layers}}`).
+    Scenes {
+        configuration: Value,
+    },
     /// Telemetry a twin (or one of its components) sent. Not part of the
     /// graph: a replica passes it on (charts, scene rules) and keeps nothing.
     Telemetry {
@@ -112,6 +117,9 @@ pub enum ServerMessage {
         twins: Vec<Value>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         relationships: Vec<Value>,
+        /// The 3D scenes configuration (with the first chunk).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scenes: Option<Value>,
     },
     /// The snapshot is complete: the replica now equals the graph at `seq`.
     SnapshotEnd {
@@ -167,6 +175,7 @@ mod tests {
             models: vec![],
             twins: vec![json!({"$dtId": "x"})],
             relationships: vec![],
+            scenes: None,
         };
         assert_eq!(
             serde_json::to_value(&s).unwrap(),

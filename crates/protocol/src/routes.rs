@@ -48,6 +48,39 @@ pub fn is_app_route(path: &str) -> bool {
     })
 }
 
+/// The 3D files: `GET /3d/{name}` is public (the viewer loads them like
+/// the app's own files); listing (`GET /3d`) and uploads are API calls.
+pub const ASSETS: &str = "/3d";
+
+/// Whether a request is an API call (authenticated, answered in ADT's
+/// shapes): an ADT path; a `/scenes` path with an `api-version` parameter
+/// (without one it is the app's page); the 3D files' list and writes.
+pub fn is_api_request(method: &str, path: &str, query: Option<&str>) -> bool {
+    if is_api_path(path) || path == ASSETS {
+        return true;
+    }
+    if path.starts_with("/3d/") {
+        return !matches!(method, "GET" | "HEAD");
+    }
+    under(path, SCENES) && has_api_version(query)
+}
+
+/// Whether `path` is `route` or below it.
+fn under(path: &str, route: &str) -> bool {
+    path == route || (path.starts_with(route) && path[route.len()..].starts_with('/'))
+}
+
+/// Whether a query string has an `api-version` parameter.
+pub fn has_api_version(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&').any(|p| {
+            p.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("api-version"))
+        })
+    })
+}
+
 /// Whether `path` belongs to the REST API, matched by a route or not.
 pub fn is_api_path(path: &str) -> bool {
     API_PREFIXES
@@ -72,6 +105,24 @@ mod tests {
     #[test]
     fn segments_escape_all_but_unreserved_characters() {
         assert_eq!(segment_encode("Room 1/ä-_.~"), "Room%201%2F%C3%A4-_.~");
+    }
+
+    #[test]
+    fn scenes_are_api_calls_only_with_an_api_version() {
+        let q = Some("api-version=2023-10-31");
+        assert!(is_api_request("GET", "/scenes", q));
+        assert!(is_api_request(
+            "PUT",
+            "/scenes/lobby",
+            Some("x=1&API-VERSION=2023-10-31")
+        ));
+        assert!(!is_api_request("GET", "/scenes", None));
+        assert!(!is_api_request("GET", "/scenes/lobby", Some("layers=a")));
+        assert!(!is_api_request("GET", "/scenesx", q));
+        assert!(is_api_request("GET", "/3d", None));
+        assert!(is_api_request("PUT", "/3d/a.glb", None));
+        assert!(!is_api_request("GET", "/3d/a.glb", None));
+        assert!(is_api_request("GET", "/digitaltwins/a", None));
     }
 
     #[test]

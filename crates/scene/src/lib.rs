@@ -15,3 +15,6 @@
 pub mod config;
 pub mod eval;
 pub mod expr;
+
+pub use config::{DEFAULT_LAYER_ID, ScenesConfig};
+pub use eval::{SceneEvaluator, Twins, VisualState};

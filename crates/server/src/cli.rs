@@ -37,6 +37,10 @@ pub enum Command {
     Endpoint(twinscape_client::events::EndpointArgs),
     /// Event routes (which events go to which endpoint): create, list, show, delete.
     Route(twinscape_client::events::RouteArgs),
+    /// 3D scenes (Scenes Studio's configuration): import, export, list, show, delete, states.
+    Scene(twinscape_client::scenes::SceneArgs),
+    /// 3D files (.glb, .gltf) for scenes: upload, list, delete.
+    Asset(twinscape_client::scenes::AssetArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -87,5 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => twinscape_client::import::run(args),
         Command::Endpoint(args) => twinscape_client::events::run_endpoint(args),
         Command::Route(args) => twinscape_client::events::run_route(args),
+        Command::Scene(args) => twinscape_client::scenes::run_scene(args),
+        Command::Asset(args) => twinscape_client::scenes::run_asset(args),
     }
 }

@@ -1,5 +1,5 @@
-//! `serve --demo`: the demo building's models, twins and relationships on
-//! first start, and a small simulator that keeps them changing, so the browser
+//! `serve --demo`: the demo building's models, twins, relationships and 3D
+//! scene on first start, and a small simulator that keeps them changing, so the browser
 //! app shows something live at once.
 
 use serde_json::json;
@@ -9,8 +9,10 @@ use twinscape_core::{AppState, CoreError};
 use twinscape_demo::twins as demo;
 use twinscape_graph::Precondition;
 
-/// Loads the demo building unless the store already holds models.
+/// Loads the demo building unless the store already holds models, and its
+/// 3D scene unless the store already holds scenes.
 pub async fn seed(state: &AppState) -> anyhow::Result<()> {
+    seed_scene(state).await?;
     if !state.world().engine().registry().is_empty() {
         return Ok(());
     }
@@ -28,6 +30,33 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("seeding the demo building: {e}"))?;
     tracing::info!("loaded the demo building: {} twins", demo::twins().len());
+    Ok(())
+}
+
+/// The demo building's scene (`twinscape_demo::scene`), when no scene or
+/// behavior is stored yet.
+async fn seed_scene(state: &AppState) -> anyhow::Result<()> {
+    let empty = {
+        let world = state.world();
+        let c = &world.scenes().configuration;
+        c.scenes.is_empty() && c.behaviors.is_empty()
+    };
+    if !empty {
+        return Ok(());
+    }
+    let config = twinscape_scene::config::from_value(&twinscape_demo::scene::scenes_config())
+        .map_err(|e| anyhow::anyhow!("the demo scene is not valid: {e}"))?;
+    state
+        .write(|txn| -> Result<(), CoreError> {
+            txn.put_scenes(config);
+            Ok(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo scene: {e}"))?;
+    tracing::info!(
+        "loaded the demo scene '{}'",
+        twinscape_demo::scene::SCENE_ID
+    );
     Ok(())
 }
 

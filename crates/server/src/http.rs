@@ -24,7 +24,8 @@ use twinscape_store::{RedbStore, Store};
 // Client-side routes of the browser app (shared with the app) are served
 // `index.html`, so that a reload or a shared link works. Everything else
 // that is not a file is a JSON 404.
-use twinscape_protocol::routes::APP_ROUTES;
+use tower::ServiceExt as _;
+use twinscape_protocol::routes::{APP_ROUTES, SCENES};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(args.data_dir.join("3d"))
@@ -128,7 +129,11 @@ pub fn router(
     state: Arc<AppState>,
     auth: Arc<Auth>,
 ) -> Router {
-    let assets = Arc::new(Assets::new(data_dir.join("3d")));
+    let assets = Arc::new(Assets::new(
+        data_dir.join("3d"),
+        state.limits.max_asset_bytes,
+    ));
+    let scenes_api = twinscape_api::scenes_router(state.clone());
     // The live feed (WebSocket); it checks the token in its hello itself.
     let live = Router::new()
         .route(
@@ -140,12 +145,27 @@ pub fn router(
         .merge(live)
         .merge(twinscape_api::router(state))
         .route("/healthz", get(healthz))
-        .route("/3d/{name}", get(assets::get_asset).with_state(assets));
+        .route("/3d", get(assets::list_assets).with_state(assets.clone()))
+        .route(
+            "/3d/{name}",
+            get(assets::get_asset)
+                .put(assets::put_asset)
+                .delete(assets::delete_asset)
+                .with_state(assets),
+        );
 
     match web_dir {
         Some(dir) => {
             let index = dir.join("index.html");
             for route in APP_ROUTES {
+                if *route == SCENES {
+                    // Shared with the `/scenes` API: `api-version` decides.
+                    let split = scenes_split(scenes_api.clone(), ServeFile::new(&index));
+                    app = app
+                        .route_service(route, split.clone())
+                        .route_service(&format!("{route}/{{*rest}}"), split);
+                    continue;
+                }
                 app = app.route(route, get_service(ServeFile::new(&index)));
                 if *route != "/" {
                     app = app.route(
@@ -164,7 +184,10 @@ pub fn router(
             app = app.fallback_service(files);
         }
         None => {
-            app = app.route("/", get(app_not_built)).fallback(not_found);
+            app = app
+                .merge(scenes_api)
+                .route("/", get(app_not_built))
+                .fallback(not_found);
         }
     }
     app.method_not_allowed_fallback(method_not_allowed)
@@ -179,6 +202,35 @@ pub fn router(
             )
             .into_response()
         }))
+}
+
+/// `/scenes…`: the API when the request has an `api-version` (or is not a
+/// read), else the app's page.
+fn scenes_split(
+    api: Router,
+    page: ServeFile,
+) -> impl tower::Service<
+    Request,
+    Response = Response,
+    Error = std::convert::Infallible,
+    Future = impl Send + 'static,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(move |req: Request| {
+        let (api, page) = (api.clone(), page.clone());
+        async move {
+            let read = matches!(
+                *req.method(),
+                axum::http::Method::GET | axum::http::Method::HEAD
+            );
+            if !read || twinscape_protocol::routes::has_api_version(req.uri().query()) {
+                api.oneshot(req).await
+            } else {
+                page.oneshot(req).await.map(IntoResponse::into_response)
+            }
+        }
+    })
 }
 
 async fn healthz() -> axum::Json<Health> {
@@ -212,6 +264,7 @@ async fn method_not_allowed(req: Request) -> Response {
 fn is_known_path(path: &str) -> bool {
     path == "/healthz"
         || twinscape_protocol::routes::is_api_path(path)
+        || path == twinscape_protocol::routes::ASSETS
         || path.starts_with("/3d/")
         || twinscape_protocol::routes::is_app_route(path)
 }

@@ -72,11 +72,13 @@ pub enum Table {
     Meta,
     /// Events that could not be delivered (`crates/events`).
     DeadLetters,
+    /// 3D scene configurations (`crates/scene`).
+    Scenes,
 }
 
 impl Table {
     /// Every table, in a stable order.
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Models,
         Table::Twins,
         Table::Relationships,
@@ -85,6 +87,7 @@ impl Table {
         Table::Jobs,
         Table::Meta,
         Table::DeadLetters,
+        Table::Scenes,
     ];
 
     /// The table's stable name (also its name on disk).
@@ -98,6 +101,7 @@ impl Table {
             Table::Jobs => "jobs",
             Table::Meta => "meta",
             Table::DeadLetters => "dead_letters",
+            Table::Scenes => "scenes",
         }
     }
 
