@@ -536,7 +536,6 @@ async fn scenes_paths_are_pages_without_an_api_version_and_api_calls_with_one() 
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    // A write is never a page: without api-version it is ADT's error.
     let write = app
         .raw(
             Some(&app.owner),
@@ -546,7 +545,12 @@ async fn scenes_paths_are_pages_without_an_api_version_and_api_calls_with_one() 
             None,
         )
         .await;
-    assert_eq!(write.code(), "MissingApiVersionParameter");
+    // Without api-version it is the page, which only reads: nothing is deleted.
+    assert_eq!(
+        (write.status, write.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, json!("MethodNotAllowed"))
+    );
+    assert!(app.state.world().scenes().scene("demo-building").is_some());
     let deep = app
         .raw(
             Some(&app.reader),

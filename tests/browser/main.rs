@@ -14,4 +14,5 @@ mod embed;
 mod explorer;
 mod page;
 mod scene;
+mod scene_rules;
 mod scope;

@@ -63,7 +63,8 @@ pub fn dist_dir() -> std::path::PathBuf {
     dist
 }
 
-/// Loads the demo building's models, twins and relationships over REST.
+/// Loads the demo building's models, twins, relationships and 3D scene
+/// over REST.
 pub fn seed_demo(server: &Server) {
     use twinscape_demo::twins as demo;
     let r = server.api(
@@ -86,6 +87,13 @@ pub fn seed_demo(server: &Server) {
         );
         assert_eq!(r.status, 200, "{}: {}", rel.id, r.text());
     }
+    let r = server.api(
+        "PUT",
+        "/scenes/$configuration",
+        Some(&twinscape_demo::scene::scenes_config()),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 pub struct Page<'a> {
@@ -238,6 +246,20 @@ impl Page<'_> {
             .perform_actions(mouse)
             .await
             .expect("mouse click");
+    }
+
+    /// Moves the pointer (no button), e.g. off a mesh so that it is not
+    /// drawn highlighted.
+    pub async fn move_to(&self, x: f64, y: f64) {
+        let mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveTo {
+            duration: None,
+            x: x.round(),
+            y: y.round(),
+        });
+        self.client
+            .perform_actions(mouse)
+            .await
+            .expect("mouse move");
     }
 
     /// Waits for the live replica in the page to be in step with the server.

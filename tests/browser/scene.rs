@@ -1,6 +1,6 @@
-//! The 3D scene: the demo building renders, a click picks a mesh (Bevy →
-//! Leptos), a swatch recolours it (Leptos → Bevy), a missing or broken model
-//! shows an error instead of a blank canvas.
+//! A 3D model alone (`/scenes?model=`): the demo building renders, a click
+//! picks a mesh (Bevy → Leptos), a swatch recolours it (Leptos → Bevy), a
+//! missing or broken model shows an error instead of a blank canvas.
 
 use crate::harness::color_distance;
 use crate::page::Session;
@@ -19,7 +19,7 @@ async fn the_building_renders_picks_and_recolours() {
 
     // --- The model renders ---------------------------------------------------
     let t0 = Instant::now();
-    s.goto("/").await;
+    s.goto("/scenes?model=/3d/demo-building.glb").await;
     page.wait_attr("#viewer", "data-status", Duration::from_secs(180), |s| {
         s == "rendered" || s == "failed"
     })
@@ -116,6 +116,12 @@ async fn the_building_renders_picks_and_recolours() {
     page.click_at(sx, sy).await;
     page.wait_text("#selected-name", Duration::from_secs(20), |t| t == TARGET)
         .await;
+    // Off the mesh again, so that it is not drawn hovered.
+    page.move_to(ox + 6.0, oy + 6.0).await;
+    page.wait_attr("#viewer", "data-hovered", Duration::from_secs(10), |h| {
+        h.is_empty()
+    })
+    .await;
     let highlighted = page
         .attr(&format!("#element-list [data-element='{TARGET}']"), "class")
         .await

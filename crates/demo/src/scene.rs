@@ -153,6 +153,29 @@ pub fn scenes_config() -> Value {
                                 "labelExpression": "`${PrimaryTwin.name} is in fault`"
                             }}
                         ]
+                    }, {
+                        "type": "Popover",
+                        "title": "Equipment",
+                        "objectIDs": objects,
+                        "widgets": [
+                            {
+                                "type": "Value",
+                                "id": "status",
+                                "widgetConfiguration": {
+                                    "displayName": "Status",
+                                    "valueExpression": "PrimaryTwin.status",
+                                    "type": "string"
+                                }
+                            },
+                            {
+                                "type": "Link",
+                                "id": "twin-link",
+                                "widgetConfiguration": {
+                                    "label": "Open in the explorer",
+                                    "linkExpression": "/explorer?twin=${PrimaryTwin.$dtId}"
+                                }
+                            }
+                        ]
                     }]
                 }
             ],

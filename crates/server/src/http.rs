@@ -204,8 +204,8 @@ pub fn router(
         }))
 }
 
-/// `/scenes…`: the API when the request has an `api-version` (or is not a
-/// read), else the app's page.
+/// `/scenes…`: the API when the request has an `api-version`, else the
+/// app's page (which only reads).
 fn scenes_split(
     api: Router,
     page: ServeFile,
@@ -224,10 +224,12 @@ fn scenes_split(
                 *req.method(),
                 axum::http::Method::GET | axum::http::Method::HEAD
             );
-            if !read || twinscape_protocol::routes::has_api_version(req.uri().query()) {
+            if twinscape_protocol::routes::has_api_version(req.uri().query()) {
                 api.oneshot(req).await
-            } else {
+            } else if read {
                 page.oneshot(req).await.map(IntoResponse::into_response)
+            } else {
+                Ok(method_not_allowed(req).await)
             }
         }
     })

@@ -226,9 +226,32 @@ pub(crate) fn handle_camera_commands(
     meshes: Query<(&Aabb, &GlobalTransform)>,
     mut cams: Query<(&mut OrbitCamera, &mut Transform, &Camera, &Projection)>,
 ) {
-    if cmds.read().any(|c| matches!(c, ViewerCommand::FitToModel)) {
-        let elements = element_bounds(&index, &meshes);
-        fit_camera(&elements, &mut cams);
+    for cmd in cmds.read() {
+        match cmd {
+            ViewerCommand::FitToModel => {
+                let elements = element_bounds(&index, &meshes);
+                fit_camera(&elements, &mut cams);
+            }
+            ViewerCommand::Focus { names } => {
+                // Room around the elements: twice their size, so the
+                // neighbourhood stays in view.
+                let elements: Vec<ElementInfo> = element_bounds(&index, &meshes)
+                    .into_iter()
+                    .filter(|e| names.contains(&e.name))
+                    .map(|e| {
+                        let (lo, hi) = (Vec3::from(e.min), Vec3::from(e.max));
+                        let (c, h) = ((lo + hi) / 2.0, (hi - lo).max(Vec3::splat(0.5)));
+                        ElementInfo {
+                            name: e.name,
+                            min: (c - h).to_array(),
+                            max: (c + h).to_array(),
+                        }
+                    })
+                    .collect();
+                fit_camera(&elements, &mut cams);
+            }
+            _ => {}
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::link::{ViewerCommand, ViewerEvent};
 use crate::load::{ModelState, mark_spawned};
-use bevy::picking::events::{Click, Pointer, Press};
+use bevy::picking::events::{Click, Out, Over, Pointer, Press};
 use bevy::picking::pointer::PointerButton;
 use bevy::prelude::*;
 use bevy::world_serialization::WorldInstanceReady;
@@ -20,7 +20,12 @@ pub(crate) struct ElementIndex {
     pub meshes: HashMap<Entity, Vec<Entity>>,
     /// Each mesh entity's own material, to restore it.
     pub original: HashMap<Entity, Handle<StandardMaterial>>,
+    /// The state material set on a mesh (`SetColor`), shown when the
+    /// pointer is not over it; absent: its own material.
+    pub assigned: HashMap<Entity, Handle<StandardMaterial>>,
     pub selected: Option<String>,
+    /// The element under the pointer (drawn with the highlight material).
+    pub hovered: Option<String>,
 }
 
 impl ElementIndex {
@@ -36,9 +41,32 @@ impl ElementIndex {
 #[derive(Resource, Default)]
 pub(crate) struct StateMaterials {
     by_rgba: HashMap<[u8; 4], Handle<StandardMaterial>>,
+    highlight: Option<Handle<StandardMaterial>>,
 }
 
+/// Colour of the element under the pointer (sRGB).
+const HIGHLIGHT: [f32; 4] = [1.0, 0.93, 0.55, 1.0];
+
 impl StateMaterials {
+    /// The one material of the hovered element.
+    fn highlight(&mut self, materials: &mut Assets<StandardMaterial>) -> Handle<StandardMaterial> {
+        self.highlight
+            .get_or_insert_with(|| {
+                materials.add(StandardMaterial {
+                    base_color: Color::srgba(
+                        HIGHLIGHT[0],
+                        HIGHLIGHT[1],
+                        HIGHLIGHT[2],
+                        HIGHLIGHT[3],
+                    ),
+                    emissive: LinearRgba::rgb(0.25, 0.22, 0.08),
+                    perceptual_roughness: 0.6,
+                    ..default()
+                })
+            })
+            .clone()
+    }
+
     fn get(
         &mut self,
         rgba: [f32; 4],
@@ -113,7 +141,16 @@ pub(crate) fn handle_element_commands(
                     continue;
                 };
                 let handle = rgba.map(|c| states.get(c, &mut materials));
+                let hovered = index.hovered.as_ref() == Some(name);
+                let index = &mut *index;
                 for mesh in index.meshes.get(&node).into_iter().flatten() {
+                    match &handle {
+                        Some(h) => index.assigned.insert(*mesh, h.clone()),
+                        None => index.assigned.remove(mesh),
+                    };
+                    if hovered {
+                        continue;
+                    }
                     let Ok(mut current) = mesh_materials.get_mut(*mesh) else {
                         continue;
                     };
@@ -130,7 +167,15 @@ pub(crate) fn handle_element_commands(
                 }
             }
             ViewerCommand::ClearColors => {
+                index.assigned.clear();
+                let hovered_node = index.hovered.as_ref().and_then(|n| index.by_name.get(n));
+                let skip: &[Entity] = hovered_node
+                    .and_then(|n| index.meshes.get(n))
+                    .map_or(&[], Vec::as_slice);
                 for (mesh, original) in &index.original {
+                    if skip.contains(mesh) {
+                        continue;
+                    }
                     if let Ok(mut current) = mesh_materials.get_mut(*mesh)
                         && current.0 != *original
                     {
@@ -145,9 +190,62 @@ pub(crate) fn handle_element_commands(
                     events.write(ViewerEvent::Selected { name });
                 }
             }
-            ViewerCommand::LoadModel { .. } | ViewerCommand::FitToModel => {}
+            ViewerCommand::LoadModel { .. }
+            | ViewerCommand::FitToModel
+            | ViewerCommand::Focus { .. } => {}
         }
     }
+}
+
+/// Highlights the element under the pointer (one shared material) and
+/// tells the host; leaving it restores its state colour or its own material.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn report_hover(
+    mut overs: MessageReader<Pointer<Over>>,
+    mut outs: MessageReader<Pointer<Out>>,
+    mut index: ResMut<ElementIndex>,
+    mut states: ResMut<StateMaterials>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut mesh_materials: Query<&mut MeshMaterial3d<StandardMaterial>>,
+    parents: Query<&ChildOf>,
+    mut events: MessageWriter<ViewerEvent>,
+) {
+    let mut next = index.hovered.clone();
+    for out in outs.read() {
+        if index.element_of(out.entity, &parents) == next.as_ref() {
+            next = None;
+        }
+    }
+    for over in overs.read() {
+        if let Some(name) = index.element_of(over.entity, &parents) {
+            next = Some(name.clone());
+        }
+    }
+    if next == index.hovered {
+        return;
+    }
+    let index = &mut *index;
+    if let Some(node) = index.hovered.as_ref().and_then(|n| index.by_name.get(n)) {
+        for mesh in index.meshes.get(node).into_iter().flatten() {
+            let target = index
+                .assigned
+                .get(mesh)
+                .or_else(|| index.original.get(mesh));
+            if let (Some(target), Ok(mut current)) = (target, mesh_materials.get_mut(*mesh)) {
+                current.0 = target.clone();
+            }
+        }
+    }
+    if let Some(node) = next.as_ref().and_then(|n| index.by_name.get(n)) {
+        let highlight = states.highlight(&mut materials);
+        for mesh in index.meshes.get(node).into_iter().flatten() {
+            if let Ok(mut current) = mesh_materials.get_mut(*mesh) {
+                current.0 = highlight.clone();
+            }
+        }
+    }
+    index.hovered = next.clone();
+    events.write(ViewerEvent::Hovered { name: next });
 }
 
 /// Turns primary clicks (not drags) into selections; a click on the background clears it.

@@ -88,6 +88,7 @@ impl Plugin for ViewerPlugin {
                     camera::orbit_input,
                     camera::fit_when_ready,
                     elements::report_picks,
+                    elements::report_hover,
                 )
                     .chain(),
             )

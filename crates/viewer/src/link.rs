@@ -24,6 +24,8 @@ pub enum ViewerCommand {
     Select { name: Option<String> },
     /// Frame the whole model.
     FitToModel,
+    /// Fly to these elements: frame their bounds (with some room around).
+    Focus { names: Vec<String> },
 }
 
 /// Bounds of a named element, in world space.
@@ -52,6 +54,8 @@ pub enum ViewerEvent {
     ModelRendered,
     /// The user picked an element (`None`: the selection was cleared).
     Selected { name: Option<String> },
+    /// The pointer is over an element (highlighted), or over none.
+    Hovered { name: Option<String> },
     /// The camera moved: its clip-from-world matrix (column-major) and the
     /// canvas size in CSS pixels, so a host can place overlays on elements.
     Camera {

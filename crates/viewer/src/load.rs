@@ -31,8 +31,12 @@ pub(crate) struct ModelState {
     started_reported: bool,
 }
 
-/// `/3d/x.glb` → the asset path the server-rooted asset reader expects.
+/// `/3d/x.glb` → the asset path the server-rooted asset reader expects;
+/// an absolute `http(s)://` URL stays as it is (Bevy's web source fetches it).
 pub(crate) fn asset_path(url: &str) -> String {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return url.to_string();
+    }
     url.trim_start_matches('/').to_string()
 }
 
@@ -141,5 +145,9 @@ mod tests {
             "3d/demo-building.glb"
         );
         assert_eq!(super::asset_path("3d/x.glb"), "3d/x.glb");
+        assert_eq!(
+            super::asset_path("https://example.com/m.glb"),
+            "https://example.com/m.glb"
+        );
     }
 }

@@ -101,6 +101,17 @@ impl Api {
         }
     }
 
+    /// `GET` an API path (segments already encoded); its JSON.
+    pub async fn get_json(&self, path: &str) -> Result<Json, ApiError> {
+        let url = self.url(path);
+        let text = self.send(gloo_net::http::Request::get(&url), None).await?;
+        serde_json::from_str(&text).map_err(|e| ApiError {
+            status: 200,
+            code: "InvalidResponse".into(),
+            message: e.to_string(),
+        })
+    }
+
     /// `PATCH /digitaltwins/{id}` with a JSON Patch.
     pub async fn patch_twin(&self, id: &str, patch: &Json) -> Result<(), ApiError> {
         let url = self.url(&format!("/digitaltwins/{}", segment(id)));

@@ -2,6 +2,8 @@
 //! viewer's link (commands in, events out, drained every animation frame).
 
 use super::color::{SWATCHES, parse_hex};
+use super::scene_panel::{Badges, Layers, Legend, SceneElements, ScenePopover};
+use super::scene_runtime::SceneRuntime;
 use leptos::prelude::*;
 use leptos_bevy_canvas::prelude::BevyCanvas;
 use leptos_use::use_raf_fn;
@@ -26,6 +28,8 @@ struct ViewerUi {
     error: RwSignal<Option<String>>,
     elements: RwSignal<Vec<ElementInfo>>,
     selected: RwSignal<Option<String>>,
+    hovered: RwSignal<Option<String>>,
+    camera: RwSignal<Option<([f32; 16], [f32; 2])>>,
     clip_from_world: RwSignal<String>,
     viewport: RwSignal<String>,
     started_ms: RwSignal<Option<f64>>,
@@ -39,6 +43,8 @@ impl ViewerUi {
             error: RwSignal::new(None),
             elements: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
+            hovered: RwSignal::new(None),
+            camera: RwSignal::new(None),
             clip_from_world: RwSignal::new(String::new()),
             viewport: RwSignal::new(String::new()),
             started_ms: RwSignal::new(None),
@@ -71,10 +77,12 @@ impl ViewerUi {
                 }
             }
             ViewerEvent::Selected { name } => self.selected.set(name),
+            ViewerEvent::Hovered { name } => self.hovered.set(name),
             ViewerEvent::Camera {
                 clip_from_world,
                 viewport,
             } => {
+                self.camera.set(Some((clip_from_world, viewport)));
                 let m: Vec<String> = clip_from_world.iter().map(|v| v.to_string()).collect();
                 self.clip_from_world.set(m.join(","));
                 self.viewport
@@ -82,20 +90,6 @@ impl ViewerUi {
             }
         }
     }
-}
-
-/// Blue at 18 °C, green at 21 °C, red at 24 °C, in 0.5 °C steps so that
-/// rooms share a few materials.
-pub fn temperature_color(t: f64) -> [f32; 4] {
-    let t = ((t * 2.0).round() / 2.0).clamp(18.0, 24.0);
-    let (cold, ok, hot) = ([0.20, 0.45, 0.95], [0.30, 0.75, 0.35], [0.92, 0.25, 0.20]);
-    let (a, b, f) = if t <= 21.0 {
-        (cold, ok, (t - 18.0) / 3.0)
-    } else {
-        (ok, hot, (t - 21.0) / 3.0)
-    };
-    let mix = |i: usize| (a[i] + (b[i] - a[i]) * f) as f32;
-    [mix(0), mix(1), mix(2), 1.0]
 }
 
 fn fmt_ms(v: Option<f64>) -> String {
@@ -109,19 +103,51 @@ fn center(e: &ElementInfo) -> String {
     c.join(",")
 }
 
-/// A 3D view of `model_url` with element selection and recolouring.
+/// A 3D view of `model_url`. With a `scene`, its elements are coloured and
+/// badged by the scene's rules, live, with layers, a legend, the elements
+/// list and a popover (`element` picks one at start, as `?element=` does);
+/// without, every mesh is listed and can be recoloured by hand.
 #[component]
-pub fn SceneViewer(model_url: String) -> impl IntoView {
+pub fn SceneViewer(
+    model_url: String,
+    #[prop(optional)] scene: Option<SceneRuntime>,
+    #[prop(optional)] element: Option<String>,
+    /// Leave out the side panel (an embedded scene).
+    #[prop(optional)]
+    bare: bool,
+) -> impl IntoView {
     let link = ViewerLink::new();
     link.send(ViewerCommand::LoadModel {
         url: model_url.clone(),
     });
     let ui = ViewerUi::new();
 
+    // The scene's picked element (a mesh click picks the element it belongs to).
+    let picked = RwSignal::new(None::<String>);
+    let start_element = StoredValue::new(element.filter(|e| !e.is_empty()));
     let events = link.clone();
     let _raf = use_raf_fn(move |_| {
         for event in events.drain_events() {
+            if let Some(rt) = scene {
+                match &event {
+                    ViewerEvent::Loaded { .. } => {
+                        rt.resend();
+                        if let Some(e) = start_element.get_value() {
+                            let meshes = rt.meshes_of(&e);
+                            picked.set(Some(e));
+                            events.send(ViewerCommand::Focus { names: meshes });
+                        }
+                    }
+                    ViewerEvent::Selected { name } => {
+                        picked.set(name.as_deref().and_then(|m| rt.element_of_mesh(m)));
+                    }
+                    _ => {}
+                }
+            }
             ui.apply(event);
+        }
+        if let Some(rt) = scene {
+            rt.frame(&events, now_ms().unwrap_or(0.0));
         }
         if let Some(msg) = crate::mount::take_panic() {
             ui.status.set("failed");
@@ -144,32 +170,20 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
     };
     let fit_link = link.clone();
 
-    // Colour rooms (any element whose twin has a temperature) by their live
-    // temperature: one effect per element, fed by that twin's property memo,
-    // so a delta recolours only the elements it touches.
-    let live = crate::state::live::use_live();
-    let by_temperature = RwSignal::new(true);
-    let color_link = link.clone();
-    Effect::new(move |_| {
-        let on = by_temperature.get();
-        for e in ui.elements.get() {
-            let temperature = live.prop(&e.name, "temperature");
-            let (link, name) = (color_link.clone(), e.name.clone());
-            Effect::new(move |_| {
-                let rgba = temperature
-                    .get()
-                    .and_then(|v| v.as_f64())
-                    .filter(|_| on)
-                    .map(temperature_color);
-                if rgba.is_some() || !on {
-                    link.send(ViewerCommand::SetColor {
-                        name: name.clone(),
-                        rgba,
-                    });
-                }
+    let pick_link = link.clone();
+    let pick = Callback::new(move |id: String| {
+        let Some(rt) = scene else { return };
+        let meshes = rt.meshes_of(&id);
+        picked.set(Some(id));
+        if let Some(first) = meshes.first() {
+            pick_link.send(ViewerCommand::Select {
+                name: Some(first.clone()),
             });
         }
+        pick_link.send(ViewerCommand::Focus { names: meshes });
     });
+    let scene_id = scene.map(|rt| rt.scene_id.get_value()).unwrap_or_default();
+    let scene_mode = scene.is_some();
 
     view! {
         <div class="scene-layout">
@@ -178,6 +192,9 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
                 class="viewer"
                 data-status=move || ui.status.get()
                 data-model=model_url.clone()
+                data-scene=scene_id
+                data-hovered=move || ui.hovered.get().unwrap_or_default()
+                data-states-version=move || scene.map(|rt| rt.version.get().to_string()).unwrap_or_default()
                 data-clip-from-world=move || ui.clip_from_world.get()
                 data-viewport=move || ui.viewport.get()
                 data-started-ms=move || fmt_ms(ui.started_ms.get())
@@ -187,12 +204,34 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
                 <Show when=move || ui.status.get() == "loading" || ui.status.get() == "starting">
                     <div class="viewer-overlay" id="viewer-loading">"Loading 3D model…"</div>
                 </Show>
+                {scene.map(|rt| view! {
+                    <Badges rt=rt bounds=ui.elements camera=ui.camera/>
+                    <ScenePopover rt=rt picked=picked/>
+                })}
+                <Show when=move || ui.hovered.get().is_some()>
+                    <div class="hover-name" id="hover-name">{move || {
+                        let mesh = ui.hovered.get().unwrap_or_default();
+                        scene.and_then(|rt| rt.element_of_mesh(&mesh)).unwrap_or(mesh)
+                    }}</div>
+                </Show>
                 <Show when=move || ui.error.get().is_some()>
                     <div class="viewer-overlay viewer-error" id="viewer-error" role="alert">
                         {move || ui.error.get().unwrap_or_default()}
                     </div>
                 </Show>
             </div>
+            {(!bare && scene_mode).then(|| scene.map(|rt| view! {
+                <aside class="side-panel scene-panel">
+                    <Layers rt=rt/>
+                    <Legend rt=rt/>
+                    <SceneElements rt=rt picked=picked pick=pick/>
+                    <button class="fit" id="fit-view" on:click={
+                        let l = link.clone();
+                        move |_| l.send(ViewerCommand::FitToModel)
+                    }>"Fit to model"</button>
+                </aside>
+            }))}
+            {(!bare && !scene_mode).then(|| view! {
             <aside class="side-panel">
                 <section>
                     <h2>"Selection"</h2>
@@ -234,12 +273,6 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
                             "Reset"
                         </button>
                     </div>
-                    <label class="toggle">
-                        <input type="checkbox" id="color-by-temperature"
-                            prop:checked=move || by_temperature.get()
-                            on:change=move |ev| by_temperature.set(event_target_checked(&ev))/>
-                        " Colour rooms by live temperature"
-                    </label>
                     <button
                         class="fit"
                         id="fit-view"
@@ -282,6 +315,7 @@ pub fn SceneViewer(model_url: String) -> impl IntoView {
                     </ul>
                 </section>
             </aside>
+            })}
         </div>
     }
 }

@@ -9,7 +9,7 @@ mod scenes;
 use crate::state::Config;
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::{StaticSegment, path};
+use leptos_router::{ParamSegment, StaticSegment, path};
 use twinscape_protocol::routes::{EMBED, EXPLORER, SCENES, segment};
 
 /// The whole app, connected as `config` says.
@@ -20,8 +20,9 @@ pub fn App(config: Config) -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=|| view! { <Shell><NotFound/></Shell> }>
-                <Route path=path!("/") view=|| view! { <Shell><scenes::ScenesPage/></Shell> }/>
+                <Route path=path!("/") view=|| view! { <Shell><scenes::HomePage/></Shell> }/>
                 <Route path=StaticSegment(segment(SCENES)) view=|| view! { <Shell><scenes::ScenesPage/></Shell> }/>
+                <Route path=(StaticSegment(segment(SCENES)), ParamSegment("id")) view=|| view! { <Shell><scenes::ScenePage/></Shell> }/>
                 <Route path=StaticSegment(segment(EXPLORER)) view=|| view! { <Shell><explorer::ExplorerPage/></Shell> }/>
                 <Route path=StaticSegment(segment(EMBED)) view=embed::EmbedPage/>
             </Routes>

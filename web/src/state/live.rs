@@ -2,17 +2,20 @@
 //! over the live feed (`/live`), with fine-grained signals for components.
 //!
 //! The replica is a real [`twinscape_engine::Engine`]: queries run here with
-//! no round trip. Components read one twin with [`Live::twin`] or one
-//! property with [`Live::prop`]; only the signals of twins a delta touches
-//! are notified, and a property memo only when its value changes.
+//! no round trip. Components read one twin with [`Live::twin`]; only the
+//! signals of twins a delta touches are notified. The 3D scenes
+//! configuration comes with the snapshot and its changes as deltas
+//! ([`Live::scenes`]).
 
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::{Message, futures::WebSocket};
 use leptos::prelude::*;
 use serde_json::Value as Json;
 use std::collections::HashMap;
+use std::sync::Arc;
 use twinscape_engine::{Engine, QueryOptions};
 use twinscape_protocol::live::{ClientMessage, DeltaOp, Resume, ServerMessage};
+use twinscape_scene::ScenesConfig;
 
 use super::Config;
 
@@ -54,7 +57,19 @@ pub struct Live {
     pub status: RwSignal<LiveStatus>,
     /// Last applied sequence number.
     pub seq: RwSignal<u64>,
+    /// The 3D scenes configuration (`None` until the first snapshot).
+    pub scenes: RwSignal<Option<Arc<ScenesConfig>>>,
     epoch: StoredValue<Option<String>, LocalStorage>,
+}
+
+/// A configuration from the feed; one that does not read is dropped (the
+/// server only stores valid ones).
+fn read_scenes(value: Option<&Json>) -> Arc<ScenesConfig> {
+    Arc::new(
+        value
+            .and_then(|v| twinscape_scene::config::from_value(v).ok())
+            .unwrap_or_default(),
+    )
 }
 
 impl Live {
@@ -65,6 +80,7 @@ impl Live {
             version: RwSignal::new(0),
             status: RwSignal::new(LiveStatus::Connecting),
             seq: RwSignal::new(0),
+            scenes: RwSignal::new(None),
             epoch: StoredValue::new_local(None),
         }
     }
@@ -84,22 +100,6 @@ impl Live {
             }
         };
         sig.into()
-    }
-
-    /// One property of a twin (a path such as `temperature` or
-    /// `thermostat/setpoint`); notifies only when the value changes.
-    pub fn prop(&self, id: &str, path: &str) -> Memo<Option<Json>> {
-        let twin = self.twin(id);
-        let segments: Vec<String> = path.split('/').map(str::to_string).collect();
-        Memo::new(move |_| {
-            twin.with(|t| {
-                let mut v = t.as_ref()?;
-                for s in &segments {
-                    v = v.get(s)?;
-                }
-                Some(v.clone())
-            })
-        })
     }
 
     /// Runs a query on the replica (all pages).
@@ -145,6 +145,7 @@ impl Live {
 
     fn apply(&self, ops: Vec<DeltaOp>) {
         let mut touched = Vec::new();
+        let mut scenes = None;
         self.engine.update_value(|e| {
             for op in ops {
                 match op {
@@ -183,6 +184,9 @@ impl Live {
                     DeltaOp::DeleteModel { id } => {
                         let _ = e.delete_model(&id);
                     }
+                    DeltaOp::Scenes { configuration } => {
+                        scenes = Some(read_scenes(Some(&configuration)));
+                    }
                     // Telemetry is not part of the graph.
                     DeltaOp::Telemetry { .. } => {}
                 }
@@ -190,6 +194,9 @@ impl Live {
         });
         for id in touched {
             self.notify(&id);
+        }
+        if let Some(config) = scenes {
+            self.scenes.set(Some(config));
         }
     }
 
@@ -208,12 +215,16 @@ impl Live {
                 models,
                 twins,
                 relationships,
+                scenes,
                 ..
             } => {
                 if self.status.get_untracked() != LiveStatus::Syncing {
                     // The first chunk of a new snapshot: start from empty.
                     self.engine.update_value(Engine::clear);
                     self.status.set(LiveStatus::Syncing);
+                    self.scenes.set(Some(read_scenes(scenes.as_ref())));
+                } else if scenes.is_some() {
+                    self.scenes.set(Some(read_scenes(scenes.as_ref())));
                 }
                 self.engine.update_value(|e| {
                     if !models.is_empty() {
