@@ -17,7 +17,9 @@
 //!
 //! Run: `cargo bench -p twinscape --bench scene` (needs `dist/` built and
 //! Debian's chromium + chromium-driver; Babylon.js is installed with npm
-//! into the target dir on first use, or taken from `TWINSCAPE_BABYLON_DIR`).
+//! into the target dir on first use (babylonjs 9.34.0, the baseline's, with
+//! babylonjs-loaders 9.28.0, the newest published), or taken from
+//! `TWINSCAPE_BABYLON_DIR` (a `node_modules` folder)).
 //! `TWINSCAPE_SCENE_MESHES` (10000), `TWINSCAPE_SCENE_RATE` (1000/s),
 //! `TWINSCAPE_SCENE_SECS` (20).
 
@@ -364,7 +366,16 @@ async fn main() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    println!("  twinscape: first frame {first_frame_ms:.0} ms after navigation");
+    let shared = client
+        .execute(
+            "return document.querySelector('#viewer').dataset.sharedMeshes;",
+            vec![],
+        )
+        .await
+        .unwrap_or_default();
+    println!(
+        "  twinscape: first frame {first_frame_ms:.0} ms after navigation ({shared} meshes share another's geometry)"
+    );
     let idle = record(client, secs, async {}).await;
     let addr = server.addr.to_string();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -419,10 +430,12 @@ async fn main() {
             total
         }
     };
+    let writing = Instant::now();
     let writers = tokio::spawn(writers);
     let update = record(client, secs, async {}).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let sent = writers.await.unwrap_or(0);
+    let write_secs = writing.elapsed().as_secs_f64();
     let shot = client.screenshot().await.unwrap_or_default();
     let artifacts = harness::artifacts_dir("scene-bench");
     let _ = std::fs::write(artifacts.join("twinscape.png"), shot);
@@ -432,7 +445,7 @@ async fn main() {
         ti.1,
         ti.2,
         ti.0,
-        sent as f64 / secs as f64,
+        sent as f64 / write_secs,
         tu.1,
         tu.2,
         tu.0

@@ -217,6 +217,7 @@ pub(crate) fn fit_when_ready(
     events.write(ViewerEvent::Loaded {
         url: state.url.clone(),
         elements,
+        shared_meshes: state.shared_meshes,
     });
 }
 

@@ -3,6 +3,7 @@
 
 use crate::link::{ViewerCommand, ViewerEvent};
 use crate::load::{ModelState, mark_spawned};
+use bevy::mesh::Indices;
 use bevy::picking::events::{Click, Out, Over, Pointer, Press};
 use bevy::picking::pointer::PointerButton;
 use bevy::prelude::*;
@@ -92,7 +93,92 @@ impl StateMaterials {
     }
 }
 
-/// Observer on the model root: indexes every named node that draws a mesh.
+/// A hash of a mesh's topology, vertex data and indices (`None` when its
+/// data already went to the render world).
+fn mesh_key(mesh: &Mesh) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    mesh.primitive_topology().hash(&mut h);
+    for (attr, values) in mesh.try_attributes().ok()? {
+        attr.id.hash(&mut h);
+        values.get_bytes().hash(&mut h);
+    }
+    match mesh.try_indices_option().ok()? {
+        Some(Indices::U16(v)) => v.hash(&mut h),
+        Some(Indices::U32(v)) => v.hash(&mut h),
+        None => {}
+    }
+    Some(h.finish())
+}
+
+fn same_mesh(a: &Mesh, b: &Mesh) -> bool {
+    let (Ok(xa), Ok(xb)) = (a.try_attributes(), b.try_attributes()) else {
+        return false;
+    };
+    let (xa, xb): (Vec<_>, Vec<_>) = (xa.collect(), xb.collect());
+    a.primitive_topology() == b.primitive_topology()
+        && xa.len() == xb.len()
+        && xa
+            .iter()
+            .zip(&xb)
+            .all(|((p, pv), (q, qv))| p.id == q.id && pv.get_bytes() == qv.get_bytes())
+        && match (a.try_indices_option(), b.try_indices_option()) {
+            (Ok(Some(Indices::U16(p))), Ok(Some(Indices::U16(q)))) => p == q,
+            (Ok(Some(Indices::U32(p))), Ok(Some(Indices::U32(q)))) => p == q,
+            (Ok(None), Ok(None)) => true,
+            _ => false,
+        }
+}
+
+/// Makes mesh entities whose meshes hold the same data share one handle, so
+/// that Bevy batches their draws (a BIM export has one mesh per element even
+/// where elements are copies of one geometry). Returns how many changed.
+fn share_identical_meshes(
+    entities: &[Entity],
+    meshes: &Assets<Mesh>,
+    handles: &mut Query<&mut Mesh3d>,
+) -> usize {
+    let mut buckets: HashMap<u64, Vec<Handle<Mesh>>> = HashMap::new();
+    let mut canonical: HashMap<AssetId<Mesh>, Handle<Mesh>> = HashMap::new();
+    let mut changed = 0;
+    for &e in entities {
+        let Ok(mut m3d) = handles.get_mut(e) else {
+            continue;
+        };
+        let id = m3d.0.id();
+        let target = match canonical.get(&id) {
+            Some(c) => c.clone(),
+            None => {
+                let Some(mesh) = meshes.get(id) else { continue };
+                let Some(key) = mesh_key(mesh) else { continue };
+                let bucket = buckets.entry(key).or_default();
+                let found = bucket
+                    .iter()
+                    .find(|h| {
+                        meshes
+                            .get(h.id())
+                            .is_some_and(|other| same_mesh(mesh, other))
+                    })
+                    .cloned();
+                let c = found.unwrap_or_else(|| {
+                    bucket.push(m3d.0.clone());
+                    m3d.0.clone()
+                });
+                canonical.insert(id, c.clone());
+                c
+            }
+        };
+        if target.id() != id {
+            m3d.0 = target;
+            changed += 1;
+        }
+    }
+    changed
+}
+
+/// Observer on the model root: indexes every named node that draws a mesh,
+/// and lets identical meshes share one handle.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn index_spawned_model(
     ready: On<WorldInstanceReady>,
     mut state: ResMut<ModelState>,
@@ -101,6 +187,8 @@ pub(crate) fn index_spawned_model(
     parents: Query<&ChildOf>,
     names: Query<&Name>,
     meshes: Query<&MeshMaterial3d<StandardMaterial>, With<Mesh3d>>,
+    mesh_assets: Res<Assets<Mesh>>,
+    mut mesh_handles: Query<&mut Mesh3d>,
 ) {
     let root = ready.entity;
     let mut idx = ElementIndex::default();
@@ -122,6 +210,8 @@ pub(crate) fn index_spawned_model(
         idx.meshes.entry(node).or_default().push(e);
         idx.original.insert(e, material.0.clone());
     }
+    let drawn: Vec<Entity> = idx.original.keys().copied().collect();
+    state.shared_meshes = share_identical_meshes(&drawn, &mesh_assets, &mut mesh_handles);
     *index = idx;
     mark_spawned(&ready, &mut state);
 }

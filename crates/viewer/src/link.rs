@@ -47,6 +47,9 @@ pub enum ViewerEvent {
     Loaded {
         url: String,
         elements: Vec<ElementInfo>,
+        /// Mesh entities drawn with another's (identical) geometry, so that
+        /// their draws batch.
+        shared_meshes: usize,
     },
     /// A model could not be loaded (missing, not glTF, broken).
     LoadFailed { url: String, error: String },

@@ -28,6 +28,8 @@ pub(crate) struct ModelState {
     pub handle: Option<Handle<Gltf>>,
     pub root: Option<Entity>,
     pub phase: Phase,
+    /// Mesh entities of the model that now share another's geometry.
+    pub shared_meshes: usize,
     started_reported: bool,
 }
 

@@ -210,6 +210,9 @@ pub fn Legend(rt: SceneRuntime) -> impl IntoView {
     }
 }
 
+/// Most elements listed at once.
+pub const ELEMENTS_SHOWN: usize = 200;
+
 /// The scene's elements with a search box; a click selects and flies to one.
 #[component]
 pub fn SceneElements(
@@ -236,19 +239,29 @@ pub fn SceneElements(
             })
             .unwrap_or_default()
     });
-    let shown = move || {
+    // Matches of the search, at most `ELEMENTS_SHOWN` of them (a big
+    // model's list would cost more than the 3D view): (shown, all matches).
+    let matches = Memo::new(move |_| {
         let q = search.get().to_lowercase();
-        elements
-            .get()
-            .into_iter()
-            .filter(|(id, name, twin)| {
-                q.is_empty()
+        elements.with(|all| {
+            let mut n = 0;
+            let mut shown = Vec::new();
+            for (id, name, twin) in all {
+                if q.is_empty()
                     || id.to_lowercase().contains(&q)
                     || name.to_lowercase().contains(&q)
                     || twin.to_lowercase().contains(&q)
-            })
-            .collect::<Vec<_>>()
-    };
+                {
+                    n += 1;
+                    if shown.len() < ELEMENTS_SHOWN {
+                        shown.push((id.clone(), name.clone(), twin.clone()));
+                    }
+                }
+            }
+            (shown, n)
+        })
+    });
+    let shown = move || matches.get().0;
     view! {
         <section class="elements">
             <h2>"Elements " <span class="count">{move || elements.with(Vec::len)}</span></h2>
@@ -273,6 +286,11 @@ pub fn SceneElements(
                     }
                 }/>
             </ul>
+            <Show when=move || matches.with(|(s, n)| s.len() < *n)>
+                <p class="hint" id="elements-more">
+                    {move || matches.with(|(s, n)| format!("{} of {n} shown; search to find the others.", s.len()))}
+                </p>
+            </Show>
         </section>
     }
 }

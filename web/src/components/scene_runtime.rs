@@ -242,7 +242,7 @@ impl SceneRuntime {
             return;
         }
         self.step.set_value(step);
-        let mut publish = false;
+        let mut touched: HashSet<String> = HashSet::new();
         if rebuild {
             self.rebuild.set_value(false);
             let live = self.live;
@@ -263,8 +263,11 @@ impl SceneRuntime {
             self.docs.set_value(docs);
             self.colors.set_value(element_colors(&states));
             self.states.set(states);
-            publish = true;
-        } else if !pending.is_empty() {
+            self.version.update(|v| *v += 1);
+            self.send_all(link, step);
+            return;
+        }
+        if !pending.is_empty() {
             let live = self.live;
             let mut rules: Vec<usize> = Vec::new();
             self.docs.update_value(|docs| {
@@ -299,8 +302,7 @@ impl SceneRuntime {
                             .unwrap_or_default()
                     })
                 });
-                let mut touched: HashSet<String> = HashSet::new();
-                self.states.update(|states| {
+                self.states.update_untracked(|states| {
                     for (i, s) in fresh {
                         if let Some(slot) = states.get_mut(i)
                             && *slot != s
@@ -311,6 +313,7 @@ impl SceneRuntime {
                     }
                 });
                 if !touched.is_empty() {
+                    self.states.notify();
                     // Recompute only the touched elements' colours.
                     let states = self.states.read_untracked();
                     let mine: Vec<VisualState> = states
@@ -328,31 +331,36 @@ impl SceneRuntime {
                             };
                         }
                     });
-                    publish = true;
+                    self.version.update(|v| *v += 1);
                 }
             }
         }
-        if publish {
-            self.version.update(|v| *v += 1);
+        if stepped {
+            // Elements with several colours move to the next one.
+            self.colors.with_value(|c| {
+                for (element, colors) in c {
+                    if colors.len() > 1 {
+                        touched.insert(element.clone());
+                    }
+                }
+            });
         }
-        if publish || stepped {
-            self.send_colors(link, step, rebuild);
+        if !touched.is_empty() {
+            self.send_elements(link, step, &touched);
         }
     }
 
-    /// Sends the viewer the colours that changed (all of them after a rebuild).
-    fn send_colors(&self, link: &ViewerLink, step: u64, all: bool) {
+    /// Sends the viewer every mesh's colour (after a rebuild or a load).
+    fn send_all(&self, link: &ViewerLink, step: u64) {
         let want = self
             .colors
             .with_value(|c| self.meshes.with_value(|m| mesh_colors(c, m, step)));
         self.sent.update_value(|sent| {
             for (mesh, rgba) in &want {
-                if all || sent.get(mesh) != Some(rgba) {
-                    link.send(ViewerCommand::SetColor {
-                        name: mesh.clone(),
-                        rgba: Some(*rgba),
-                    });
-                }
+                link.send(ViewerCommand::SetColor {
+                    name: mesh.clone(),
+                    rgba: Some(*rgba),
+                });
             }
             for mesh in sent.keys() {
                 if !want.contains_key(mesh) {
@@ -363,6 +371,35 @@ impl SceneRuntime {
                 }
             }
             *sent = want;
+        });
+    }
+
+    /// Sends the colours of these elements' meshes that changed.
+    fn send_elements(&self, link: &ViewerLink, step: u64, elements: &HashSet<String>) {
+        self.colors.with_value(|colors| {
+            self.meshes.with_value(|m| {
+                self.sent.update_value(|sent| {
+                    for element in elements {
+                        let rgba = colors
+                            .get(element)
+                            .filter(|c| !c.is_empty())
+                            .map(|c| c[(step % c.len() as u64) as usize]);
+                        for mesh in m.meshes_of.get(element).into_iter().flatten() {
+                            if sent.get(mesh) == rgba.as_ref() {
+                                continue;
+                            }
+                            link.send(ViewerCommand::SetColor {
+                                name: mesh.clone(),
+                                rgba,
+                            });
+                            match rgba {
+                                Some(c) => sent.insert(mesh.clone(), c),
+                                None => sent.remove(mesh),
+                            };
+                        }
+                    }
+                });
+            });
         });
     }
 

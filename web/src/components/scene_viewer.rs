@@ -29,6 +29,7 @@ struct ViewerUi {
     elements: RwSignal<Vec<ElementInfo>>,
     selected: RwSignal<Option<String>>,
     hovered: RwSignal<Option<String>>,
+    shared_meshes: RwSignal<usize>,
     camera: RwSignal<Option<([f32; 16], [f32; 2])>>,
     clip_from_world: RwSignal<String>,
     viewport: RwSignal<String>,
@@ -44,6 +45,7 @@ impl ViewerUi {
             elements: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
             hovered: RwSignal::new(None),
+            shared_meshes: RwSignal::new(0),
             camera: RwSignal::new(None),
             clip_from_world: RwSignal::new(String::new()),
             viewport: RwSignal::new(String::new()),
@@ -61,7 +63,12 @@ impl ViewerUi {
                 self.elements.set(Vec::new());
                 self.selected.set(None);
             }
-            ViewerEvent::Loaded { elements, .. } => {
+            ViewerEvent::Loaded {
+                elements,
+                shared_meshes,
+                ..
+            } => {
+                self.shared_meshes.set(shared_meshes);
                 self.status.set("loaded");
                 self.elements.set(elements);
             }
@@ -194,6 +201,7 @@ pub fn SceneViewer(
                 data-model=model_url.clone()
                 data-scene=scene_id
                 data-hovered=move || ui.hovered.get().unwrap_or_default()
+                data-shared-meshes=move || ui.shared_meshes.get().to_string()
                 data-states-version=move || scene.map(|rt| rt.version.get().to_string()).unwrap_or_default()
                 data-clip-from-world=move || ui.clip_from_world.get()
                 data-viewport=move || ui.viewport.get()
