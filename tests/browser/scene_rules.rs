@@ -240,5 +240,53 @@ async fn scene_rules_colour_badge_pop_over_and_follow_layers_live() {
             .await
             .is_err()
     );
+
+    // --- deep links: the address bar follows; a link opens the scene as it was
+    page.client
+        .find(Locator::Css("#layers input[data-layer='equipment']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    page.client
+        .find(Locator::Css("#scene-elements [data-element='Room101']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    page.wait_attr("#popover", "data-element", Duration::from_secs(10), |e| {
+        e == "Room101"
+    })
+    .await;
+    let url = page.client.current_url().await.unwrap().to_string();
+    assert!(
+        url.contains("layers=comfort") && url.contains("element=Room101"),
+        "{url}"
+    );
+    s.goto("/scenes/demo-building?layers=comfort&element=Room102")
+        .await;
+    page.wait_attr("#popover", "data-element", Duration::from_secs(180), |e| {
+        e == "Room102"
+    })
+    .await;
+    page.wait_attr(
+        "#popover [data-widget='gauge']",
+        "data-value",
+        Duration::from_secs(10),
+        |v| !v.is_empty(),
+    )
+    .await;
+    let equipment_on = page
+        .client
+        .find(Locator::Css("#layers input[data-layer='equipment']"))
+        .await
+        .unwrap()
+        .prop("checked")
+        .await
+        .unwrap();
+    assert_eq!(equipment_on.as_deref(), Some("false"));
+    page.save("08-deep-link").await;
     s.close().await;
 }

@@ -99,6 +99,38 @@ impl ViewerUi {
     }
 }
 
+/// Rewrites `?layers=` and `?element=` of the page's URL in place (no
+/// navigation; other parameters stay).
+fn deep_link(layers: Option<&[String]>, element: Option<&str>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let (Ok(path), Ok(search)) = (location.pathname(), location.search()) else {
+        return;
+    };
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return;
+    };
+    match layers {
+        Some(l) => params.set("layers", &l.join(",")),
+        None => params.delete("layers"),
+    }
+    match element {
+        Some(e) => params.set("element", e),
+        None => params.delete("element"),
+    }
+    let query = String::from(params.to_string());
+    let url = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
 fn fmt_ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.0}")).unwrap_or_default()
 }
@@ -191,6 +223,15 @@ pub fn SceneViewer(
     });
     let scene_id = scene.map(|rt| rt.scene_id.get_value()).unwrap_or_default();
     let scene_mode = scene.is_some();
+    // The address bar follows the layer choice and the picked element, so
+    // that the page's link opens the scene as it is now.
+    if let Some(rt) = scene.filter(|_| !bare) {
+        Effect::new(move |_| {
+            let layers = rt.layers.get();
+            let element = picked.get();
+            deep_link(layers.as_deref(), element.as_deref());
+        });
+    }
 
     view! {
         <div class="scene-layout">
