@@ -111,9 +111,19 @@ async fn set_status(state: &State, key: &str, status: JobStatus, error: Option<J
         .await;
 }
 
+/// Claims the one job slot. A job whose stored status is already final
+/// frees it, even before its runner lets go: a client that saw
+/// `succeeded` may start the next job at once.
 fn claim_job(state: &State, key: &str) -> Result<Arc<AtomicBool>, ApiError> {
     let mut running = state.running_job.lock();
-    if running.is_some() {
+    let busy = running.as_ref().is_some_and(|(job, _)| {
+        !state
+            .world()
+            .jobs()
+            .get(job)
+            .is_some_and(|j| j.status.is_final())
+    });
+    if busy {
         return Err(ApiError::new(
             ErrorCode::TooManyRequests,
             "Cannot start another job while one is in progress. Please wait for it to complete before starting another one.",
