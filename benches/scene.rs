@@ -343,10 +343,13 @@ async fn main() {
     let browser = harness::Browser::start().await;
     let client = &browser.client;
     let t0 = Instant::now();
-    client
-        .goto(&server.url(&format!("/scenes/bench?token={token}")))
-        .await
-        .expect("open");
+    // `TWINSCAPE_SCENE_PAGE=model`: the model alone (no scene rules), to
+    // tell the viewer's own cost from the scene's.
+    let page = match std::env::var("TWINSCAPE_SCENE_PAGE").as_deref() {
+        Ok("model") => format!("/scenes?model=/3d/bench.glb&token={token}"),
+        _ => format!("/scenes/bench?token={token}"),
+    };
+    client.goto(&server.url(&page)).await.expect("open");
     let first_frame_ms = loop {
         let v = client
             .execute("const v = document.querySelector('#viewer'); return v ? [v.dataset.status, v.dataset.firstFrameMs, v.dataset.statesVersion] : null;", vec![])
@@ -356,7 +359,7 @@ async fn main() {
             panic!("the viewer failed: {v}");
         }
         if let Some(ms) = v[1].as_str().and_then(|s| s.parse::<f64>().ok())
-            && v[2].as_str().is_some_and(|s| s != "0" && !s.is_empty())
+            && v[2].as_str().is_some_and(|s| s != "0")
         {
             break ms;
         }
@@ -473,7 +476,14 @@ async fn main() {
             "babylonjs.loaders.min.js",
         ),
     ] {
-        std::fs::copy(babylon.join(from), site.path().join(to)).expect("babylon files");
+        if let Err(e) = std::fs::copy(babylon.join(from), site.path().join(to)) {
+            println!(
+                "  babylon: not measured ({}: {e})",
+                babylon.join(from).display()
+            );
+            browser.close().await;
+            return;
+        }
     }
     let addr = static_server(site.path().to_path_buf()).await;
     client
