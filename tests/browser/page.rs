@@ -248,6 +248,17 @@ impl Page<'_> {
             .expect("mouse click");
     }
 
+    /// Clicks the element `css` selects (it must exist).
+    pub async fn click_css(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
     /// Moves the pointer (no button), e.g. off a mesh so that it is not
     /// drawn highlighted.
     pub async fn move_to(&self, x: f64, y: f64) {

@@ -162,13 +162,7 @@ async fn scene_rules_colour_badge_pop_over_and_follow_layers_live() {
     )
     .await;
     page.save("03-popover").await;
-    page.client
-        .find(Locator::Id("popover-close"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    page.click_css("#popover-close").await;
     page.move_to(ox + 6.0, oy + 6.0).await;
     page.wait_attr("#viewer", "data-hovered", Duration::from_secs(10), |h| {
         h.is_empty()
@@ -178,13 +172,8 @@ async fn scene_rules_colour_badge_pop_over_and_follow_layers_live() {
     wait_pixel(&page, "04-fault-again", sx, sy, 30, red).await;
 
     // --- hiding the equipment layer removes its colour and badge ---------------
-    page.client
-        .find(Locator::Css("#layers input[data-layer='equipment']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    page.click_css("#layers input[data-layer='equipment']")
+        .await;
     let plain = wait_pixel(&page, "05-layer-hidden", sx, sy, 30, orange).await;
     assert!(
         page.client.find(Locator::Css(&badge)).await.is_err(),
@@ -204,13 +193,8 @@ async fn scene_rules_colour_badge_pop_over_and_follow_layers_live() {
             .await
             .is_ok()
     );
-    page.client
-        .find(Locator::Css("#layers input[data-layer='equipment']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    page.click_css("#layers input[data-layer='equipment']")
+        .await;
     wait_pixel(&page, "06-layer-shown", sx, sy, 30, red).await;
     println!("equipment colour with its layer hidden: {plain:?}");
 
@@ -242,20 +226,10 @@ async fn scene_rules_colour_badge_pop_over_and_follow_layers_live() {
     );
 
     // --- deep links: the address bar follows; a link opens the scene as it was
-    page.client
-        .find(Locator::Css("#layers input[data-layer='equipment']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    page.client
-        .find(Locator::Css("#scene-elements [data-element='Room101']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    page.click_css("#layers input[data-layer='equipment']")
+        .await;
+    page.click_css("#scene-elements [data-element='Room101']")
+        .await;
     page.wait_attr("#popover", "data-element", Duration::from_secs(10), |e| {
         e == "Room101"
     })

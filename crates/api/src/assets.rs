@@ -43,12 +43,7 @@ impl Assets {
 
 /// A strong ETag of a file's bytes (FNV-1a 64 and the length).
 fn bytes_etag(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("\"{h:016x}-{:x}\"", bytes.len())
+    format!("\"{:016x}-{:x}\"", crate::fnv1a(bytes), bytes.len())
 }
 
 /// A file name we are willing to look up: no separators, no dot-dot, no hidden files.

@@ -137,7 +137,8 @@ pub fn router(state: State) -> Router {
 
 /// The `/scenes` API (see [`scenes`]), apart from [`router`]: the browser
 /// app's pages share its paths (a request with `api-version` is an API
-/// call, one without is the page), so the server puts it in front of them.
+/// call, one without is the page), so the server puts it in front of them
+/// (with the server's own 404/405 answers as its fallbacks).
 pub fn scenes_router(state: State) -> Router {
     Router::new()
         .route("/scenes", get(scenes::list))
@@ -149,19 +150,6 @@ pub fn scenes_router(state: State) -> Router {
                 .delete(scenes::delete),
         )
         .route("/scenes/{id}/states", get(scenes::states))
-        .fallback(|req: Request| async move {
-            ApiError::not_found(format!(
-                "No resource at {} {}.",
-                req.method(),
-                req.uri().path()
-            ))
-        })
-        .method_not_allowed_fallback(|req: Request| async move {
-            ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                format!("{} is not allowed on {}.", req.method(), req.uri().path()),
-            )
-        })
         .layer(middleware::from_fn(trace_context))
         .layer(middleware::from_fn(require_api_version))
         .with_state(state)
@@ -270,6 +258,17 @@ pub fn json_body(body: &Bytes, max: usize) -> Result<Json, ApiError> {
             format!("The request body is not valid JSON: {e}."),
         )
     })
+}
+
+/// FNV-1a (64-bit) of `bytes`: the content hash behind the ETags of scenes
+/// and 3D files (equal content, equal tag; any change, a new one).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// `ETag: <etag>` header value.

@@ -62,12 +62,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// what it covers changes it, and equal content has equal tags.
 pub fn content_etag(value: &Json) -> String {
     let text = serde_json::to_vec(value).unwrap_or_default();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("W/\"{h:016x}\"")
+    format!("W/\"{:016x}\"", crate::fnv1a(&text))
 }
 
 fn scene_json(scene: &Scene) -> Json {
@@ -150,9 +145,11 @@ pub fn merge(base: &ScenesConfig, incoming: ScenesConfig) -> ScenesConfig {
     out
 }
 
-/// Reads a configuration body, refusing schema problems.
-fn read_config(value: &Json) -> Result<ScenesConfig, ApiError> {
-    config::from_value(value).map_err(|e| invalid(e, ""))
+/// Reads a configuration body, refusing schema problems; `strip` is the
+/// pointer prefix of a bare scene wrapped in a configuration, so that its
+/// problems are reported relative to the scene.
+fn read_config(value: &Json, strip: &str) -> Result<ScenesConfig, ApiError> {
+    config::from_value(value).map_err(|e| invalid(e, strip))
 }
 
 /// `GET /scenes`
@@ -199,7 +196,7 @@ pub async fn put(
 ) -> Result<Response, ApiError> {
     let body = json_body(&body, MAX_BODY)?;
     if id == CONFIGURATION {
-        let incoming = read_config(&body)?;
+        let incoming = read_config(&body, "")?;
         return import(state, headers, incoming, false).await;
     }
     if id.is_empty() || id.starts_with('$') {
@@ -210,7 +207,7 @@ pub async fn put(
     }
     let whole = body.get("configuration").is_some();
     let incoming = if whole {
-        let incoming = read_config(&body)?;
+        let incoming = read_config(&body, "")?;
         let ids: Vec<&str> = incoming
             .configuration
             .scenes
@@ -246,7 +243,7 @@ pub async fn put(
             "$schema": config::SCHEMA_URL,
             "configuration": {"scenes": [scene], "behaviors": [], "layers": []},
         });
-        read_config_at(&wrapped)?
+        read_config(&wrapped, "/configuration/scenes/0")?
     };
     let response = state
         .write(|txn| -> Result<Response, ApiError> {
@@ -268,12 +265,6 @@ pub async fn put(
     Ok(response)
 }
 
-/// A bare scene wrapped in a configuration: its problems are reported
-/// relative to the scene.
-fn read_config_at(wrapped: &Json) -> Result<ScenesConfig, ApiError> {
-    config::from_value(wrapped).map_err(|e| invalid(e, "/configuration/scenes/0"))
-}
-
 /// `POST /scenes/$configuration`: merges a configuration in.
 pub async fn post(
     AxState(state): AxState<State>,
@@ -288,7 +279,7 @@ pub async fn post(
         ));
     }
     let body = json_body(&body, MAX_BODY)?;
-    let incoming = read_config(&body)?;
+    let incoming = read_config(&body, "")?;
     import(state, headers, incoming, true).await
 }
 

@@ -160,7 +160,12 @@ pub fn router(
             for route in APP_ROUTES {
                 if *route == SCENES {
                     // Shared with the `/scenes` API: `api-version` decides.
-                    let split = scenes_split(scenes_api.clone(), ServeFile::new(&index));
+                    // Called on its own, the API needs the app's 404/405s.
+                    let api = scenes_api
+                        .clone()
+                        .fallback(not_found)
+                        .method_not_allowed_fallback(method_not_allowed);
+                    let split = scenes_split(api, ServeFile::new(&index));
                     app = app
                         .route_service(route, split.clone())
                         .route_service(&format!("{route}/{{*rest}}"), split);
