@@ -59,6 +59,16 @@ pub struct ServeArgs {
     /// then the `dist/` of the source tree the binary was built in.
     #[arg(long, env = "TWINSCAPE_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// A web page origin (`https://example.com`, `http://localhost:3000`)
+    /// allowed to call the API and the live feed from its pages, e.g. with
+    /// the embeddable scene component. Repeatable; none by default.
+    #[arg(
+        long = "cors-origin",
+        value_name = "URL",
+        env = "TWINSCAPE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
     #[command(flatten)]
     pub events: crate::events::EventArgs,
     #[command(flatten)]

@@ -28,6 +28,7 @@ use tower::ServiceExt as _;
 use twinscape_protocol::routes::{APP_ROUTES, SCENES};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let origins = crate::cors::Origins::parse(&args.cors_origins)?;
     std::fs::create_dir_all(args.data_dir.join("3d"))
         .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
     let started = std::time::Instant::now();
@@ -77,6 +78,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let auth = Arc::new(Auth::from_args(&args.auth, &args.data_dir).await?);
     let tls = twinscape_auth::tls::load(&args.tls, &args.data_dir, args.listen).await?;
     let mut app = router(&args.data_dir, web_dir.as_deref(), state, auth.clone());
+    app = crate::cors::apply(app, origins);
     if tls.is_some() {
         // Absolute links in responses (`nextLink`, `operation-location`)
         // take their scheme from here unless a proxy in front says otherwise.

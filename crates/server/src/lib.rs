@@ -9,6 +9,7 @@
 //! API or live-feed logic; those crates own it.
 
 pub mod cli;
+pub mod cors;
 pub mod demo;
 pub mod events;
 pub mod http;
