@@ -650,3 +650,79 @@ async fn uploaded_3d_files_are_checked_listed_cached_and_deleted() {
         (StatusCode::NOT_FOUND, json!("AssetNotFound"))
     );
 }
+
+#[tokio::test]
+async fn a_scenes_etag_changes_with_its_behaviors_so_a_stale_builder_save_is_refused() {
+    let app = app();
+    let owner = Some(app.owner.as_str());
+    let with_rule = |color: &str| {
+        json!({
+            "$schema": config::SCHEMA_URL,
+            "configuration": {
+                "scenes": [{
+                    "id": "lobby", "displayName": "Lobby",
+                    "assets": [{"type": "3DAsset", "url": "/3d/demo-building.glb"}],
+                    "elements": [{"type": "TwinToObjectMapping", "id": "e1", "displayName": "E1",
+                        "primaryTwinID": "t1", "objectIDs": ["m1"]}],
+                    "behaviorIDs": ["b1"]
+                }],
+                "behaviors": [{"id": "b1", "displayName": "B1",
+                    "datasources": [{"type": "ElementTwinToObjectMappingDataSource", "elementIDs": ["e1"]}],
+                    "visuals": [{"type": "ExpressionRangeVisual", "valueExpression": "PrimaryTwin.t",
+                        "expressionType": "NumericRange", "objectIDs": {"expression": "objectIDs"},
+                        "valueRanges": [{"id": "r", "values": [0, 10], "visual": {"color": color}}]}]}],
+                "layers": []
+            }
+        })
+    };
+    let first = app
+        .call(
+            owner,
+            "PUT",
+            "/scenes/lobby",
+            &[],
+            Some(with_rule("#00FF00")),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.json());
+    let etag = first.header("etag").unwrap();
+    // Another tab changes only the rule: the scene's own JSON is the same…
+    let other = app
+        .call(
+            owner,
+            "PUT",
+            "/scenes/lobby",
+            &[("if-match", &etag)],
+            Some(with_rule("#FF0000")),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.json());
+    assert_eq!(other.json(), first.json());
+    // …but its ETag moved, and a save on the old one is refused.
+    let now = other.header("etag").unwrap();
+    assert_ne!(now, etag);
+    let read = app.call(owner, "GET", "/scenes/lobby", &[], None).await;
+    assert_eq!(read.header("etag").as_deref(), Some(now.as_str()));
+    let stale = app
+        .call(
+            owner,
+            "PUT",
+            "/scenes/lobby",
+            &[("if-match", &etag)],
+            Some(with_rule("#0000FF")),
+        )
+        .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.json()
+    );
+    assert_eq!(
+        app.state.world().scenes().behavior("b1").map(|b| {
+            serde_json::to_value(b).unwrap()["visuals"][0]["valueRanges"][0]["visual"]["color"]
+                .clone()
+        }),
+        Some(json!("#FF0000"))
+    );
+}

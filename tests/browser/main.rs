@@ -10,6 +10,7 @@
 #[path = "../harness/mod.rs"]
 mod harness;
 
+mod builder;
 mod embed;
 mod explorer;
 mod page;

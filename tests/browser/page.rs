@@ -22,8 +22,16 @@ pub struct Session {
 impl Session {
     /// `name`: the folder of this scenario's screenshots.
     pub async fn start(name: &str) -> Session {
+        Self::start_with(name, &[]).await
+    }
+
+    /// Like [`Session::start`], the server with these `serve` arguments too.
+    pub async fn start_with(name: &str, args: &[&str]) -> Session {
         let turn = ONE_BROWSER.lock().await;
-        let server = Server::start(Some(&dist_dir()));
+        let dist = dist_dir().to_string_lossy().into_owned();
+        let mut all = vec!["--auth", "none", "--web-dir", &dist];
+        all.extend_from_slice(args);
+        let server = Server::start_with_args(tempfile::tempdir().expect("temp dir"), &all);
         seed_demo(&server);
         let browser = Browser::start().await;
         Session {
@@ -233,6 +241,12 @@ impl Page<'_> {
                 x: x.round(),
                 y: y.round(),
             })
+            // A frame or two for the pointer to be over the mesh before the
+            // press, as a hand's would be (a software-rendered page may
+            // draw only a few frames a second).
+            .then(PointerAction::Pause {
+                duration: Duration::from_millis(250),
+            })
             .then(PointerAction::Down {
                 button: MOUSE_BUTTON_LEFT,
             })
@@ -246,6 +260,111 @@ impl Page<'_> {
             .perform_actions(mouse)
             .await
             .expect("mouse click");
+    }
+
+    /// A click with Shift held (adding to a selection).
+    pub async fn shift_click_at(&self, x: f64, y: f64) {
+        use fantoccini::actions::{Actions, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let shift = char::from(Key::Shift);
+        let pause = || KeyAction::Pause {
+            duration: Duration::ZERO,
+        };
+        let keys = KeyActions::new("keys".into())
+            .then(KeyAction::Down { value: shift })
+            .then(pause())
+            .then(pause())
+            .then(pause())
+            .then(pause())
+            .then(pause())
+            .then(KeyAction::Up { value: shift });
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::Pause {
+                duration: Duration::from_millis(50),
+            })
+            .then(PointerAction::MoveTo {
+                duration: None,
+                x: x.round(),
+                y: y.round(),
+            })
+            .then(PointerAction::Pause {
+                duration: Duration::from_millis(250),
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Pause {
+                duration: Duration::from_millis(80),
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Pause {
+                duration: Duration::from_millis(100),
+            });
+        self.client
+            .perform_actions(Actions::from(keys).and(mouse))
+            .await
+            .expect("shift-click");
+    }
+
+    /// Waits until the form control `css` holds a value `ok` accepts (its
+    /// live `value`, not the attribute).
+    pub async fn wait_value(
+        &self,
+        css: &str,
+        timeout: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
+        let start = Instant::now();
+        loop {
+            let v = self
+                .client
+                .execute(
+                    "const el = document.querySelector(arguments[0]); return el ? el.value : null;",
+                    vec![serde_json::json!(css)],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string));
+            if let Some(v) = v.as_deref().filter(|v| ok(v)) {
+                return v.to_string();
+            }
+            if start.elapsed() > timeout {
+                self.save("timeout").await;
+                panic!("timed out waiting for the value of {css}; it is {v:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Types `text` into the input `css` selects.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Sets a form control's value as a user's edit would (an `input` and a
+    /// `change` event), for controls WebDriver cannot type into (colour
+    /// pickers, selects).
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let found = self
+            .client
+            .execute(
+                "const el = document.querySelector(arguments[0]); if (!el) return false;\
+                 el.value = arguments[1];\
+                 el.dispatchEvent(new Event('input', {bubbles: true}));\
+                 el.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+                vec![serde_json::json!(css), serde_json::json!(value)],
+            )
+            .await
+            .expect("set a value");
+        assert_eq!(found, serde_json::json!(true), "no {css} on the page");
     }
 
     /// Clicks the element `css` selects (it must exist).
@@ -282,5 +401,43 @@ impl Page<'_> {
             |s| s == "live",
         )
         .await;
+    }
+}
+
+/// A plain static web server for `dir` on another port (another origin
+/// than the Twinscape server's): Python's `http.server`, stopped on drop.
+pub struct StaticSite {
+    child: std::process::Child,
+    pub origin: String,
+}
+
+impl StaticSite {
+    pub fn start(dir: &std::path::Path) -> StaticSite {
+        let port = harness::free_port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .arg("--directory")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        harness::wait_for(Duration::from_secs(20), || {
+            std::net::TcpStream::connect(addr).ok()
+        })
+        .expect("the static site did not start");
+        StaticSite {
+            child,
+            origin: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for StaticSite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -10,9 +10,9 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// Equipment on the roof: nothing hides it from the default view.
-const AHU: &str = "Roof_AHU1";
+pub const AHU: &str = "Roof_AHU1";
 
-fn set_status(s: &Session, status: &str) {
+pub fn set_status(s: &Session, status: &str) {
     let patch = json!([{"op": "replace", "path": "/status", "value": status}]);
     let r = s
         .server
@@ -21,7 +21,7 @@ fn set_status(s: &Session, status: &str) {
 }
 
 /// Samples the canvas at (x, y) until `ok`, or fails after `secs`.
-async fn wait_pixel(
+pub async fn wait_pixel(
     page: &Page<'_>,
     name: &str,
     x: f64,
@@ -43,13 +43,13 @@ async fn wait_pixel(
     }
 }
 
-fn green(c: [f64; 3]) -> bool {
+pub fn green(c: [f64; 3]) -> bool {
     c[1] > 1.2 * c[0] && c[1] > 1.1 * c[2]
 }
 
 /// The fault colour (#EB4033), told apart from the equipment's own orange
 /// (r/g about 1.7).
-fn red(c: [f64; 3]) -> bool {
+pub fn red(c: [f64; 3]) -> bool {
     c[0] > 2.5 * c[1] && c[0] > 2.5 * c[2]
 }
 

@@ -9,15 +9,20 @@
 //!
 //! Layout: `api/` (the REST client), `state/` (config, replica), `pages/`
 //! (one per route), `components/` (what pages are made of), `mount.rs` (the
-//! entry that the app and embedding pages share).
+//! entries: the app's, and `mountScene` for the custom element), `embed.rs`
+//! (an embedded scene's events and commands).
 
 mod api;
 mod components;
+mod embed;
 mod mount;
 mod pages;
 mod state;
 
 fn main() {
+    if mount::embedding() {
+        return; // a page embeds scenes with `mountScene`
+    }
     let Some(body) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.body())

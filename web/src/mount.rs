@@ -3,10 +3,13 @@
 //! page's settings; an embedding page (the embeddable component) calls the
 //! same function with its own element and settings.
 
-use crate::pages::App;
+use crate::embed::{Embed, EmbedCommand, layers_of};
+use crate::pages::{App, EmbeddedApp};
 use crate::state::Config;
 use leptos::prelude::*;
+use serde_json::Value as Json;
 use std::sync::Mutex;
+use wasm_bindgen::prelude::*;
 
 /// The message of a panic (e.g. inside the 3D viewer), for the UI to show
 /// instead of a frozen canvas.
@@ -39,4 +42,91 @@ fn catch_panics() {
 pub fn mount(element: web_sys::HtmlElement, config: Config) {
     catch_panics();
     leptos::mount::mount_to(element, move || view! { <App config=config.clone()/> }).forget();
+}
+
+/// The global a page sets before loading the app's module to embed scenes
+/// with it (the custom element does): the module's start then mounts
+/// nothing, and the page calls [`mount_scene`].
+pub const EMBEDDING_FLAG: &str = "__twinscapeEmbedding";
+
+/// Whether this copy of the app was loaded to embed scenes.
+pub fn embedding() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(EMBEDDING_FLAG))
+        .map(|v| v.is_truthy())
+        .unwrap_or(false)
+}
+
+/// A scene mounted into another page: the custom element's methods.
+#[wasm_bindgen]
+pub struct MountedScene {
+    embed: Embed,
+}
+
+#[wasm_bindgen]
+impl MountedScene {
+    /// Selects an element (its popover opens) and flies to it.
+    #[wasm_bindgen(js_name = selectElement)]
+    pub fn select_element(&self, id: String) {
+        self.embed.push(EmbedCommand::Select(id));
+    }
+
+    /// Flies to an element.
+    #[wasm_bindgen(js_name = flyTo)]
+    pub fn fly_to(&self, id: String) {
+        self.embed.push(EmbedCommand::FlyTo(id));
+    }
+
+    /// Shows these layers (an array of layer ids; `null`: all).
+    #[wasm_bindgen(js_name = setLayers)]
+    pub fn set_layers(&self, layers: JsValue) {
+        self.embed
+            .push(EmbedCommand::Layers(layers_of(&to_json(&layers))));
+    }
+}
+
+fn to_json(v: &JsValue) -> Json {
+    js_sys::JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Json::Null)
+}
+
+/// Mounts scene `options.scene` of the server `options.server` (its
+/// origin; empty for this page's) into `target`, reading with
+/// `options.token` and showing `options.layers` (`null`: all); events go to
+/// `host` as DOM events ([`crate::embed`]).
+#[wasm_bindgen(js_name = mountScene)]
+pub fn mount_scene(
+    host: web_sys::HtmlElement,
+    target: web_sys::HtmlElement,
+    options: JsValue,
+) -> MountedScene {
+    catch_panics();
+    let o = to_json(&options);
+    let text = |k: &str| {
+        o[k].as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let config = Config {
+        server: text("server")
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string(),
+        token: text("token"),
+        scope: None,
+    };
+    let scene_id = text("scene").unwrap_or_default();
+    let layers = layers_of(&o["layers"]);
+    let embed = Embed::on_element(host);
+    let mounted = MountedScene {
+        embed: embed.clone(),
+    };
+    leptos::mount::mount_to(target, move || {
+        view! { <EmbeddedApp config=config.clone() scene_id=scene_id.clone() layers=layers.clone() embed=embed.clone()/> }
+    })
+    .forget();
+    mounted
 }

@@ -69,6 +69,17 @@ fn scene_json(scene: &Scene) -> Json {
     serde_json::to_value(scene).unwrap_or(Json::Null)
 }
 
+/// A scene's ETag: its content and its behaviors', so that a builder saving
+/// a scene with its rules sees another save of either as a change.
+fn scene_etag(config: &ScenesConfig, scene: &Scene) -> String {
+    let behaviors: Vec<Json> = config
+        .scene_behaviors(scene, None)
+        .into_iter()
+        .map(|b| serde_json::to_value(b).unwrap_or(Json::Null))
+        .collect();
+    content_etag(&json!([scene_json(scene), behaviors]))
+}
+
 fn scene_not_found(id: &str) -> ApiError {
     ApiError::new(
         ErrorCode::SceneNotFound,
@@ -175,15 +186,12 @@ pub async fn get(
         let etag = content_etag(&value);
         return Ok((etag_header(&etag), axum::Json(value)).into_response());
     }
-    let value = {
+    let (value, etag) = {
         let world = state.world();
-        let scene = world
-            .scenes()
-            .scene(&id)
-            .ok_or_else(|| scene_not_found(&id))?;
-        scene_json(scene)
+        let config = world.scenes();
+        let scene = config.scene(&id).ok_or_else(|| scene_not_found(&id))?;
+        (scene_json(scene), scene_etag(config, scene))
     };
-    let etag = content_etag(&value);
     Ok((etag_header(&etag), axum::Json(value)).into_response())
 }
 
@@ -248,11 +256,14 @@ pub async fn put(
     let response = state
         .write(|txn| -> Result<Response, ApiError> {
             let current = txn.world().scenes();
-            let before = current.scene(&id).map(|s| content_etag(&scene_json(s)));
+            let before = current.scene(&id).map(|s| scene_etag(current, s));
             check_precondition(&headers, before.as_deref())?;
             let next = merge(current, incoming);
             let value = next.scene(&id).map(scene_json).unwrap_or(Json::Null);
-            let etag = content_etag(&value);
+            let etag = next
+                .scene(&id)
+                .map(|s| scene_etag(&next, s))
+                .unwrap_or_default();
             txn.put_scenes(next);
             let status = if before.is_some() {
                 StatusCode::OK
@@ -319,7 +330,7 @@ pub async fn delete(
             let current = txn.world().scenes();
             let before = current
                 .scene(&id)
-                .map(|s| content_etag(&scene_json(s)))
+                .map(|s| scene_etag(current, s))
                 .ok_or_else(|| scene_not_found(&id))?;
             check_precondition(&headers, Some(&before))?;
             let mut next = current.clone();

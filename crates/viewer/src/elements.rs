@@ -344,6 +344,7 @@ pub(crate) fn report_picks(
     mut presses: MessageReader<Pointer<Press>>,
     mut clicks: MessageReader<Pointer<Click>>,
     mouse: Res<ButtonInput<MouseButton>>,
+    keys: Res<ButtonInput<KeyCode>>,
     drag: Res<crate::camera::DragTracker>,
     mut press_at: Local<Option<Vec2>>,
     mut index: ResMut<ElementIndex>,
@@ -373,9 +374,12 @@ pub(crate) fn report_picks(
     if picked.is_none() && mouse.just_released(MouseButton::Left) && !drag.was_drag() {
         picked = Some(None);
     }
-    if let Some(name) = picked
-        && index.selected != name
-    {
+    let Some(name) = picked else { return };
+    events.write(ViewerEvent::Clicked {
+        name: name.clone(),
+        shift: keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]),
+    });
+    if index.selected != name {
         index.selected = name.clone();
         events.write(ViewerEvent::Selected { name });
     }

@@ -59,6 +59,10 @@ pub enum ViewerEvent {
     Selected { name: Option<String> },
     /// The pointer is over an element (highlighted), or over none.
     Hovered { name: Option<String> },
+    /// A primary click (not a drag) on an element, or on the background
+    /// (`None`), every time, also on the selected element; `shift`: with a
+    /// Shift key down (adding to a selection, as builders do).
+    Clicked { name: Option<String>, shift: bool },
     /// The camera moved: its clip-from-world matrix (column-major) and the
     /// canvas size in CSS pixels, so a host can place overlays on elements.
     Camera {

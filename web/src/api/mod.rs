@@ -79,6 +79,16 @@ impl Api {
         req: gloo_net::http::RequestBuilder,
         body: Option<(&str, String)>,
     ) -> Result<String, ApiError> {
+        self.exchange(req, body).await.map(|(text, _)| text)
+    }
+
+    /// Sends a request with the token; the body and the `ETag` of a
+    /// success, or the error in ADT's shape.
+    async fn exchange(
+        &self,
+        req: gloo_net::http::RequestBuilder,
+        body: Option<(&str, String)>,
+    ) -> Result<(String, Option<String>), ApiError> {
         let req = match &self.token {
             Some(t) => req.header("Authorization", &format!("Bearer {t}")),
             None => req,
@@ -93,23 +103,56 @@ impl Api {
                 .map_err(ApiError::network)?,
             None => req.send().await.map_err(ApiError::network)?,
         };
+        let etag = resp.headers().get("etag");
         let text = resp.text().await.unwrap_or_default();
         if resp.ok() {
-            Ok(text)
+            Ok((text, etag))
         } else {
             Err(ApiError::from_body(resp.status(), &text))
         }
+    }
+
+    /// The bearer token, for requests made outside this client (uploads
+    /// with progress).
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// `GET` an API path; its JSON and `ETag`.
+    pub async fn get_with_etag(&self, path: &str) -> Result<(Json, Option<String>), ApiError> {
+        let url = self.url(path);
+        let (text, etag) = self
+            .exchange(gloo_net::http::Request::get(&url), None)
+            .await?;
+        Ok((parse(&text)?, etag))
+    }
+
+    /// `PUT` JSON to an API path, only if its `ETag` is still `if_match`
+    /// (`None`: only if nothing is there yet, `If-None-Match: *`); the
+    /// answer and its `ETag`.
+    pub async fn put_json(
+        &self,
+        path: &str,
+        body: &Json,
+        if_match: Option<&str>,
+    ) -> Result<(Json, Option<String>), ApiError> {
+        let url = self.url(path);
+        let req = gloo_net::http::Request::put(&url);
+        let req = match if_match {
+            Some(etag) => req.header("If-Match", etag),
+            None => req.header("If-None-Match", "*"),
+        };
+        let (text, etag) = self
+            .exchange(req, Some(("application/json", body.to_string())))
+            .await?;
+        Ok((parse(&text)?, etag))
     }
 
     /// `GET` an API path (segments already encoded); its JSON.
     pub async fn get_json(&self, path: &str) -> Result<Json, ApiError> {
         let url = self.url(path);
         let text = self.send(gloo_net::http::Request::get(&url), None).await?;
-        serde_json::from_str(&text).map_err(|e| ApiError {
-            status: 200,
-            code: "InvalidResponse".into(),
-            message: e.to_string(),
-        })
+        parse(&text)
     }
 
     /// `PATCH /digitaltwins/{id}` with a JSON Patch.
@@ -122,6 +165,14 @@ impl Api {
         .await
         .map(|_| ())
     }
+}
+
+fn parse(text: &str) -> Result<Json, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError {
+        status: 200,
+        code: "InvalidResponse".into(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]

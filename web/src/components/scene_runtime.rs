@@ -22,6 +22,9 @@ use twinscape_viewer::{ViewerCommand, ViewerLink};
 /// How long each of several active colours shows, in ms.
 pub const ALTERNATE_MS: f64 = 1000.0;
 
+/// The colour of selected meshes (a builder's selection): cyan.
+pub const SELECTION: [f32; 4] = [0.0, 0.85, 1.0, 1.0];
+
 /// A badge on an element: an active range with an icon.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Badge {
@@ -148,6 +151,10 @@ pub struct SceneRuntime {
     pub states: RwSignal<Vec<VisualState>>,
     /// Bumped each time states are published.
     pub version: RwSignal<u64>,
+    /// Meshes drawn in the selection colour over their rules' (a builder's
+    /// selection).
+    pub highlight: RwSignal<HashSet<String>>,
+    recolor: StoredValue<bool, LocalStorage>,
     evaluator: StoredValue<Option<SceneEvaluator>, LocalStorage>,
     docs: StoredValue<HashMap<String, Json>, LocalStorage>,
     pending: StoredValue<HashSet<String>, LocalStorage>,
@@ -161,7 +168,23 @@ pub struct SceneRuntime {
 impl SceneRuntime {
     /// Evaluates `scene_id` of the replica's configuration from now on.
     pub fn new(live: Live, scene_id: String, layers: Option<Vec<String>>) -> SceneRuntime {
-        let config = Memo::new(move |_| live.scenes.get());
+        Self::over(
+            live,
+            Signal::derive(move || live.scenes.get()),
+            scene_id,
+            layers,
+        )
+    }
+
+    /// Evaluates `scene_id` of the configuration `source` gives (a draft
+    /// in the builder) on the replica's twins.
+    pub fn over(
+        live: Live,
+        source: Signal<Option<Arc<ScenesConfig>>>,
+        scene_id: String,
+        layers: Option<Vec<String>>,
+    ) -> SceneRuntime {
+        let config = Memo::new(move |_| source.get());
         let rt = SceneRuntime {
             live,
             scene_id: StoredValue::new(scene_id),
@@ -169,6 +192,8 @@ impl SceneRuntime {
             layers: RwSignal::new(layers),
             states: RwSignal::new(Vec::new()),
             version: RwSignal::new(0),
+            highlight: RwSignal::new(HashSet::new()),
+            recolor: StoredValue::new_local(false),
             evaluator: StoredValue::new_local(None),
             docs: StoredValue::new_local(HashMap::new()),
             pending: StoredValue::new_local(HashSet::new()),
@@ -178,6 +203,10 @@ impl SceneRuntime {
             sent: StoredValue::new_local(HashMap::new()),
             step: StoredValue::new_local(0),
         };
+        Effect::new(move |_| {
+            rt.highlight.track();
+            rt.recolor.set_value(true);
+        });
         // A new configuration or layer choice recompiles the scene and
         // watches the twins it reads (the watchers of the last one go).
         Effect::new(move |_| {
@@ -238,6 +267,10 @@ impl SceneRuntime {
             .unwrap_or_default();
         let step = (now_ms / ALTERNATE_MS).max(0.0) as u64;
         let stepped = step != self.step.get_value();
+        if self.recolor.get_value() && !rebuild {
+            self.recolor.set_value(false);
+            self.send_all(link, step);
+        }
         if !rebuild && pending.is_empty() && !stepped {
             return;
         }
@@ -352,9 +385,14 @@ impl SceneRuntime {
 
     /// Sends the viewer every mesh's colour (after a rebuild or a load).
     fn send_all(&self, link: &ViewerLink, step: u64) {
-        let want = self
+        let mut want = self
             .colors
             .with_value(|c| self.meshes.with_value(|m| mesh_colors(c, m, step)));
+        self.highlight.with_untracked(|h| {
+            for mesh in h {
+                want.insert(mesh.clone(), SELECTION);
+            }
+        });
         self.sent.update_value(|sent| {
             for (mesh, rgba) in &want {
                 link.send(ViewerCommand::SetColor {
@@ -385,7 +423,9 @@ impl SceneRuntime {
                             .filter(|c| !c.is_empty())
                             .map(|c| c[(step % c.len() as u64) as usize]);
                         for mesh in m.meshes_of.get(element).into_iter().flatten() {
-                            if sent.get(mesh) == rgba.as_ref() {
+                            if sent.get(mesh) == rgba.as_ref()
+                                || self.highlight.with_untracked(|h| h.contains(mesh))
+                            {
                                 continue;
                             }
                             link.send(ViewerCommand::SetColor {

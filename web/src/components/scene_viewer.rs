@@ -4,6 +4,7 @@
 use super::color::{SWATCHES, parse_hex};
 use super::scene_panel::{Badges, Layers, Legend, SceneElements, ScenePopover};
 use super::scene_runtime::SceneRuntime;
+use crate::embed::{Embed, EmbedCommand, element_detail};
 use leptos::prelude::*;
 use leptos_bevy_canvas::prelude::BevyCanvas;
 use leptos_use::use_raf_fn;
@@ -13,7 +14,9 @@ use twinscape_viewer::{ElementInfo, ViewerCommand, ViewerEvent, ViewerLink};
 fn next_canvas_id() -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("twinscape-canvas-{n}")
+    // Several copies of the app (embedded scenes) may share one page.
+    let copy = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+    format!("twinscape-canvas-{copy:08x}-{n}")
 }
 
 fn now_ms() -> Option<f64> {
@@ -85,6 +88,7 @@ impl ViewerUi {
             }
             ViewerEvent::Selected { name } => self.selected.set(name),
             ViewerEvent::Hovered { name } => self.hovered.set(name),
+            ViewerEvent::Clicked { .. } => {}
             ViewerEvent::Camera {
                 clip_from_world,
                 viewport,
@@ -142,6 +146,79 @@ fn center(e: &ElementInfo) -> String {
     c.join(",")
 }
 
+/// Carries out a command of the embedding page.
+fn embed_command(
+    embed: &Embed,
+    rt: SceneRuntime,
+    link: &ViewerLink,
+    pick: Callback<String>,
+    cmd: EmbedCommand,
+) {
+    let known = |id: &str| !rt.meshes_of(id).is_empty();
+    match cmd {
+        EmbedCommand::Select(id) if known(&id) => pick.run(id),
+        EmbedCommand::FlyTo(id) if known(&id) => link.send(ViewerCommand::Focus {
+            names: rt.meshes_of(&id),
+        }),
+        EmbedCommand::Select(id) | EmbedCommand::FlyTo(id) => embed.error(
+            "ElementNotFound",
+            &format!("The scene has no element '{id}' with meshes."),
+        ),
+        EmbedCommand::Layers(layers) => rt.layers.set(layers),
+    }
+}
+
+/// Tells the embedding page what the viewer reports, in the scene's terms.
+fn embed_event(
+    embed: &Embed,
+    rt: SceneRuntime,
+    event: &ViewerEvent,
+    ui: &ViewerUi,
+    hovered: StoredValue<Option<String>>,
+) {
+    let detail = |element: &str| {
+        rt.scene()
+            .map(|s| {
+                rt.states
+                    .with_untracked(|st| element_detail(&s, element, st))
+            })
+            .unwrap_or_else(|| serde_json::json!({"elementId": element}))
+    };
+    match event {
+        ViewerEvent::Clicked {
+            name: Some(mesh), ..
+        } => {
+            if let Some(element) = rt.element_of_mesh(mesh) {
+                embed.emit("element-click", detail(&element));
+            }
+        }
+        ViewerEvent::Hovered { name } => {
+            let element = name.as_deref().and_then(|m| rt.element_of_mesh(m));
+            if hovered.get_value() == element {
+                return;
+            }
+            hovered.set_value(element.clone());
+            let d = match &element {
+                Some(e) => detail(e),
+                None => serde_json::json!({"elementId": null}),
+            };
+            embed.emit("element-hover", d);
+        }
+        ViewerEvent::ModelRendered if ui.rendered_ms.get_untracked().is_none() => {
+            let elements = rt.scene().map(|s| s.elements.len()).unwrap_or(0);
+            embed.emit(
+                "scene-loaded",
+                serde_json::json!({"sceneId": rt.scene_id.get_value(), "elements": elements}),
+            );
+        }
+        ViewerEvent::LoadFailed { url, error } => embed.error(
+            "AssetLoadFailed",
+            &format!("Could not load the 3D model {url}: {error}"),
+        ),
+        _ => {}
+    }
+}
+
 /// A 3D view of `model_url`. With a `scene`, its elements are coloured and
 /// badged by the scene's rules, live, with layers, a legend, the elements
 /// list and a popover (`element` picks one at start, as `?element=` does);
@@ -154,6 +231,10 @@ pub fn SceneViewer(
     /// Leave out the side panel (an embedded scene).
     #[prop(optional)]
     bare: bool,
+    /// Every click on a mesh (`None`: the background) with Shift's state,
+    /// for a builder; the scene's popover is then left out.
+    #[prop(optional)]
+    on_click: Option<Callback<(Option<String>, bool)>>,
 ) -> impl IntoView {
     let link = ViewerLink::new();
     link.send(ViewerCommand::LoadModel {
@@ -161,12 +242,52 @@ pub fn SceneViewer(
     });
     let ui = ViewerUi::new();
 
+    let canvas_id = next_canvas_id();
+    let init_link = link.clone();
+    let selector = format!("#{canvas_id}");
+    let init = move || twinscape_viewer::build_app(&selector, init_link);
+
+    let select_link = link.clone();
+    let select = move |name: String| select_link.send(ViewerCommand::Select { name: Some(name) });
+    let color_link = link.clone();
+    let recolor = move |rgba: Option<[f32; 4]>| {
+        if let Some(name) = ui.selected.get_untracked() {
+            color_link.send(ViewerCommand::SetColor { name, rgba });
+        }
+    };
+    let fit_link = link.clone();
+
     // The scene's picked element (a mesh click picks the element it belongs to).
     let picked = RwSignal::new(None::<String>);
+    let pick_link = link.clone();
+    let pick = Callback::new(move |id: String| {
+        let Some(rt) = scene else { return };
+        let meshes = rt.meshes_of(&id);
+        picked.set(Some(id));
+        if let Some(first) = meshes.first() {
+            pick_link.send(ViewerCommand::Select {
+                name: Some(first.clone()),
+            });
+        }
+        pick_link.send(ViewerCommand::Focus { names: meshes });
+    });
     let start_element = StoredValue::new(element.filter(|e| !e.is_empty()));
     let events = link.clone();
+    let embed = crate::embed::use_embed();
+    let hovered_element = StoredValue::new(None::<String>);
     let _raf = use_raf_fn(move |_| {
+        if let (Some(embed), Some(rt)) = (&embed, scene) {
+            for cmd in embed.take() {
+                embed_command(embed, rt, &events, pick, cmd);
+            }
+        }
         for event in events.drain_events() {
+            if let (Some(f), ViewerEvent::Clicked { name, shift }) = (on_click, &event) {
+                f.run((name.clone(), *shift));
+            }
+            if let (Some(embed), Some(rt)) = (&embed, scene) {
+                embed_event(embed, rt, &event, &ui, hovered_element);
+            }
             if let Some(rt) = scene {
                 match &event {
                     ViewerEvent::Loaded { .. } => {
@@ -189,38 +310,15 @@ pub fn SceneViewer(
             rt.frame(&events, now_ms().unwrap_or(0.0));
         }
         if let Some(msg) = crate::mount::take_panic() {
+            let msg = format!("The 3D viewer stopped: {msg}");
+            if let Some(embed) = &embed {
+                embed.error("ViewerFailed", &msg);
+            }
             ui.status.set("failed");
-            ui.error.set(Some(format!("The 3D viewer stopped: {msg}")));
+            ui.error.set(Some(msg));
         }
     });
 
-    let canvas_id = next_canvas_id();
-    let init_link = link.clone();
-    let selector = format!("#{canvas_id}");
-    let init = move || twinscape_viewer::build_app(&selector, init_link);
-
-    let select_link = link.clone();
-    let select = move |name: String| select_link.send(ViewerCommand::Select { name: Some(name) });
-    let color_link = link.clone();
-    let recolor = move |rgba: Option<[f32; 4]>| {
-        if let Some(name) = ui.selected.get_untracked() {
-            color_link.send(ViewerCommand::SetColor { name, rgba });
-        }
-    };
-    let fit_link = link.clone();
-
-    let pick_link = link.clone();
-    let pick = Callback::new(move |id: String| {
-        let Some(rt) = scene else { return };
-        let meshes = rt.meshes_of(&id);
-        picked.set(Some(id));
-        if let Some(first) = meshes.first() {
-            pick_link.send(ViewerCommand::Select {
-                name: Some(first.clone()),
-            });
-        }
-        pick_link.send(ViewerCommand::Focus { names: meshes });
-    });
     let scene_id = scene.map(|rt| rt.scene_id.get_value()).unwrap_or_default();
     let scene_mode = scene.is_some();
     // The address bar follows the layer choice and the picked element, so
@@ -255,7 +353,7 @@ pub fn SceneViewer(
                 </Show>
                 {scene.map(|rt| view! {
                     <Badges rt=rt bounds=ui.elements camera=ui.camera/>
-                    <ScenePopover rt=rt picked=picked/>
+                    {on_click.is_none().then(|| view! { <ScenePopover rt=rt picked=picked/> })}
                 })}
                 <Show when=move || ui.hovered.get().is_some()>
                     <div class="hover-name" id="hover-name">{move || {

@@ -19,7 +19,7 @@ pub fn model_param() -> Option<String> {
 }
 
 /// `?layers=a,b` (`None`: every layer).
-fn layers_param() -> Option<Vec<String>> {
+pub fn layers_param() -> Option<Vec<String>> {
     use_query_map()
         .with_untracked(|q| q.get("layers"))
         .map(|l| {
@@ -69,19 +69,42 @@ fn uploaded_files() -> LocalResource<Vec<String>> {
     })
 }
 
-/// One scene, evaluated live on the replica.
+/// `?element=ID`: the element picked at start.
+pub fn element_param() -> Option<String> {
+    use_query_map().with_untracked(|q| q.get("element"))
+}
+
+/// One scene, evaluated live on the replica, showing `layers` (`None`:
+/// all) with `element` picked at start.
 #[component]
-pub fn SceneView(scene_id: String, #[prop(optional)] bare: bool) -> impl IntoView {
+pub fn SceneView(
+    scene_id: String,
+    #[prop(optional)] bare: bool,
+    #[prop(default = None)] layers: Option<Vec<String>>,
+    #[prop(default = None)] element: Option<String>,
+) -> impl IntoView {
     let live = use_live();
-    let rt = SceneRuntime::new(live, scene_id.clone(), layers_param());
-    let element = StoredValue::new(use_query_map().with_untracked(|q| q.get("element")));
+    let rt = SceneRuntime::new(live, scene_id.clone(), layers);
+    let element = StoredValue::new(element);
+    // A page of another site (the embeddable component) loads the server's files.
+    let server = use_config().server;
     let uploaded = uploaded_files();
     // The model URL, once the configuration and the file list are known;
     // the viewer is built once per URL (a rule change does not reload it).
     let url = Memo::new(move |_| {
         let files = uploaded.get()?;
         let scene = rt.scene()?;
-        Some(asset_url(&scene, &files).ok_or("This scene has no 3D asset."))
+        Some(
+            asset_url(&scene, &files)
+                .map(|u| {
+                    if u.starts_with('/') {
+                        format!("{server}{u}")
+                    } else {
+                        u
+                    }
+                })
+                .ok_or("This scene has no 3D asset."),
+        )
     });
     let missing = move || rt.config.with(|c| c.is_some()) && rt.scene().is_none();
     view! {
@@ -109,7 +132,7 @@ pub fn ScenePage() -> impl IntoView {
     let id = use_params_map()
         .with_untracked(|p| p.get("id"))
         .unwrap_or_default();
-    view! { <SceneView scene_id=id/> }
+    view! { <SceneView scene_id=id layers=layers_param() element=element_param()/> }
 }
 
 /// `/scenes`: the scenes, or `?model=` alone.
@@ -123,10 +146,11 @@ pub fn ScenesPage() -> impl IntoView {
     view! {
         <section class="scene-list" id="scene-list">
             <h1>"Scenes"</h1>
+            <p><a href=format!("{SCENES}/new") id="new-scene-link" class="button">"New scene"</a></p>
             {move || match scenes() {
                 None => view! { <p class="hint">"Loading…"</p> }.into_any(),
                 Some(list) if list.is_empty() => view! {
-                    <p class="hint">"No scenes yet. Import a Scenes Studio configuration with "
+                    <p class="hint">"No scenes yet. Make one with “New scene”, or import a Scenes Studio configuration with "
                         <code>"twinscape scene import 3DScenesConfiguration.json"</code>"."</p>
                 }.into_any(),
                 Some(list) => view! {
@@ -135,7 +159,8 @@ pub fn ScenesPage() -> impl IntoView {
                             let href = format!("{SCENES}/{}", segment_encode(&s.id));
                             view! {
                                 <li data-scene=s.id.clone()>
-                                    <a href=href>{s.display_name.clone()}</a>
+                                    <a href=href.clone() rel="external">{s.display_name.clone()}</a>
+                                    " "<a href=format!("{href}/edit") rel="external" class="edit-link">"Edit"</a>
                                     <span class="hint">{format!(" {} elements, {} behaviors", s.elements.len(), s.behavior_ids.len())}</span>
                                     {s.description.clone().map(|d| view! { <p>{d}</p> })}
                                 </li>
@@ -163,7 +188,10 @@ pub fn HomePage() -> impl IntoView {
     });
     move || match first.get() {
         None => view! { <div class="placeholder" id="scene-loading">"Loading…"</div> }.into_any(),
-        Some(Some(id)) => view! { <SceneView scene_id=id/> }.into_any(),
+        Some(Some(id)) => {
+            view! { <SceneView scene_id=id layers=layers_param() element=element_param()/> }
+                .into_any()
+        }
         Some(None) => {
             view! { <SceneViewer model_url=twinscape_protocol::DEMO_MODEL_PATH.to_string()/> }
                 .into_any()
