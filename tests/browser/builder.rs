@@ -173,6 +173,19 @@ async fn a_scene_built_by_clicking_colours_live_after_a_reload() {
         |_| true,
     )
     .await;
+    // A custom expression is checked as it is typed, the error placed.
+    page.click_css("input[name='value-source'][value='expression']")
+        .await;
+    page.type_into("#behavior-expression", "PrimaryTwin.supplyAirTemperature >")
+        .await;
+    let err = page
+        .wait_text("#expression-error", Duration::from_secs(10), |t| {
+            !t.is_empty()
+        })
+        .await;
+    assert!(err.contains("at character 35"), "{err}");
+    page.click_css("input[name='value-source'][value='property']")
+        .await;
     page.set_value("#behavior-property", "supplyAirTemperature")
         .await;
     page.type_into(".condition[data-index='0'] .cond-max", "20")

@@ -226,6 +226,37 @@ async fn a_page_of_another_origin_embeds_a_live_scene_as_element_and_iframe() {
     let d = wait_event(&page, "element", "error", 10, |_| true).await;
     assert_eq!(d["code"], "ElementNotFound", "{d}");
 
+    // A second element on the same page runs beside the first (its own
+    // copy of the app), on another scene attribute set later.
+    page.client
+        .execute(
+            "const el = document.createElement('twinscape-scene');\
+             el.setAttribute('server', arguments[0]);\
+             el.setAttribute('scene', 'no-such-scene');\
+             el.style.height = '200px';\
+             for (const t of ['scene-loaded', 'error']) el.addEventListener(t, (e) => {\
+               const li = document.createElement('li'); li.dataset.way = 'second'; li.dataset.type = t;\
+               li.dataset.detail = JSON.stringify(e.detail); document.getElementById('events').appendChild(li); });\
+             document.body.appendChild(el);",
+            vec![serde_json::json!(server)],
+        )
+        .await
+        .unwrap();
+    let d = wait_event(&page, "second", "error", 120, |_| true).await;
+    assert_eq!(d["code"], "SceneNotFound", "{d}");
+    page.client
+        .execute(
+            "document.querySelectorAll('twinscape-scene')[1].scene = 'demo-building';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let d = wait_event(&page, "second", "scene-loaded", 180, |_| true).await;
+    assert_eq!(d["sceneId"], "demo-building");
+    // The first one still follows the twins.
+    set_status(&s, "running");
+    wait_pixel(&page, "09-first-still-live", ex, ey, 30, |c| !red(c)).await;
+
     // The same page on a server that does not allow its origin: a clear
     // error in the box and as an event, and a notice for the iframe.
     let closed = crate::harness::Server::start(Some(&crate::page::dist_dir()));
