@@ -146,6 +146,26 @@ fn app_routes_serve_index_html_and_files_serve_themselves() {
     let js = server.get("/app-123.js");
     assert_eq!(js.status, 200);
     assert_eq!(js.text(), "console.log('app')");
+    // Unhashed files and pages are revalidated; hashed ones kept; API
+    // answers untouched.
+    assert_eq!(js.header("cache-control"), Some("no-cache"));
+    assert_eq!(
+        server.get("/scenes").header("cache-control"),
+        Some("no-cache")
+    );
+    std::fs::write(web.path().join("app-0123456789abcdef.js"), "1").unwrap();
+    assert_eq!(
+        server
+            .get("/app-0123456789abcdef.js")
+            .header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(
+        server
+            .api("GET", "/models", None, &[])
+            .header("cache-control"),
+        None
+    );
     server
         .get("/missing-456.js")
         .assert_adt_error(404, "NotFound");

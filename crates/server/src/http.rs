@@ -198,6 +198,7 @@ pub fn router(
         }
     }
     app.method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(cache_policy))
         .layer(axum::middleware::from_fn_with_state(
             auth,
             twinscape_auth::require_on_api_paths,
@@ -209,6 +210,51 @@ pub fn router(
             )
             .into_response()
         }))
+}
+
+/// How long browsers may keep the app's files: those with a content hash
+/// in their name (trunk's `name-<hash>.ext`, `…-<hash>_bg.wasm`) for a year,
+/// everything else (pages, `twinscape-scene.js`, 3D files) revalidated each
+/// time (`no-cache`: the ETag or Last-Modified makes that a 304), so an
+/// upgraded server is never seen half old, half new. API answers are left
+/// as they are.
+async fn cache_policy(req: Request, next: axum::middleware::Next) -> Response {
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let path = req.uri().path().to_string();
+    let api =
+        twinscape_protocol::routes::is_api_request(req.method().as_str(), &path, req.uri().query())
+            || path == twinscape_protocol::live::LIVE_PATH
+            || path == "/healthz";
+    let mut res = next.run(req).await;
+    let ok = res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED;
+    if read && !api && ok && !res.headers().contains_key(header::CACHE_CONTROL) {
+        let policy = if is_hashed_file(&path) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(policy),
+        );
+    }
+    res
+}
+
+/// Whether a file name carries trunk's content hash (15 or 16 hex digits
+/// after the last `-` of its stem, before an optional `_bg`).
+fn is_hashed_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(base, hash)| {
+        !base.is_empty()
+            && (15..=16).contains(&hash.len())
+            && hash.chars().all(|c| c.is_ascii_hexdigit())
+    })
 }
 
 /// `/scenes…`: the API when the request has an `api-version`, else the
@@ -342,4 +388,22 @@ fn random_bytes<const N: usize>() -> [u8; N] {
         chunk.copy_from_slice(&r[..chunk.len()]);
     }
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_file;
+
+    #[test]
+    fn trunks_hashed_names_are_told_apart() {
+        assert!(is_hashed_file("/twinscape-web-8675e182966d497.js"));
+        assert!(is_hashed_file("/twinscape-web-8675e182966d497_bg.wasm"));
+        assert!(is_hashed_file("/style-f586107d308cdb0c.css"));
+        assert!(is_hashed_file("/style-f586107d308cdb0c.css.gz"));
+        assert!(!is_hashed_file("/twinscape-scene.js"));
+        assert!(!is_hashed_file("/index.html"));
+        assert!(!is_hashed_file("/3d/demo-building.glb"));
+        assert!(!is_hashed_file("/app-123.js"));
+        assert!(!is_hashed_file("/-0123456789abcdef.js"));
+    }
 }
