@@ -226,3 +226,40 @@ async fn the_building_renders_picks_and_recolours() {
 
     s.close().await;
 }
+
+/// One Bevy app per copy of the app (winit's one event loop): going back to
+/// a scene inside the app (the top bar, then history's back button) reloads
+/// the page instead of stopping the viewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn going_back_to_a_scene_inside_the_app_shows_it_again() {
+    let s = Session::start("scene-back").await;
+    let page = s.page();
+    s.goto("/scenes/demo-building").await;
+    page.wait_attr("#viewer", "data-status", Duration::from_secs(180), |st| {
+        st == "rendered" || st == "failed"
+    })
+    .await;
+    page.click_css(".nav a[href='/explorer']").await;
+    page.wait_attr("#explorer", "class", Duration::from_secs(30), |_| true)
+        .await;
+    page.client
+        .execute("history.back();", vec![])
+        .await
+        .expect("history.back");
+    page.wait_attr("#viewer", "data-status", Duration::from_secs(180), |st| {
+        st == "rendered" || st == "failed"
+    })
+    .await;
+    assert_eq!(
+        page.attr("#viewer", "data-status").await.as_deref(),
+        Some("rendered"),
+        "{:?}",
+        page.text("#viewer-error").await
+    );
+    assert_eq!(
+        page.attr("#viewer", "data-scene").await.as_deref(),
+        Some("demo-building")
+    );
+    page.save("back").await;
+    s.close().await;
+}

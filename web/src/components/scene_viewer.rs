@@ -19,6 +19,34 @@ fn next_canvas_id() -> String {
     format!("twinscape-canvas-{copy:08x}-{n}")
 }
 
+/// winit allows one event loop, so one Bevy app, per copy of the app: a
+/// second viewer in the same page (an in-app navigation back to a scene,
+/// history's back button) reloads the page instead of failing. Once: a
+/// reload within 10 s of the last one shows the error instead of looping.
+fn second_viewer_reloads() -> bool {
+    static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !STARTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return false;
+    }
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let now = js_sys::Date::now();
+    let storage = window.session_storage().ok().flatten();
+    let last: f64 = storage
+        .as_ref()
+        .and_then(|s| s.get_item("twinscape-viewer-reload").ok().flatten())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    if now - last < 10_000.0 {
+        return false;
+    }
+    if let Some(s) = &storage {
+        let _ = s.set_item("twinscape-viewer-reload", &now.to_string());
+    }
+    window.location().reload().is_ok()
+}
+
 fn now_ms() -> Option<f64> {
     web_sys::window()?.performance().map(|p| p.now())
 }
@@ -236,6 +264,10 @@ pub fn SceneViewer(
     #[prop(optional)]
     on_click: Option<Callback<(Option<String>, bool)>>,
 ) -> impl IntoView {
+    if second_viewer_reloads() {
+        return view! { <div class="placeholder" id="viewer-reloading">"Loading…"</div> }
+            .into_any();
+    }
     let link = ViewerLink::new();
     link.send(ViewerCommand::LoadModel {
         url: model_url.clone(),
@@ -274,6 +306,7 @@ pub fn SceneViewer(
     let start_element = StoredValue::new(element.filter(|e| !e.is_empty()));
     let events = link.clone();
     let embed = crate::embed::use_embed();
+    let pointer_shift = StoredValue::new(false);
     let hovered_element = StoredValue::new(None::<String>);
     let _raf = use_raf_fn(move |_| {
         if let (Some(embed), Some(rt)) = (&embed, scene) {
@@ -283,7 +316,9 @@ pub fn SceneViewer(
         }
         for event in events.drain_events() {
             if let (Some(f), ViewerEvent::Clicked { name, shift }) = (on_click, &event) {
-                f.run((name.clone(), *shift));
+                // Shift as the page saw it on the press too: Bevy's key state
+                // misses a Shift pressed while its canvas had no focus.
+                f.run((name.clone(), *shift || pointer_shift.get_value()));
             }
             if let (Some(embed), Some(rt)) = (&embed, scene) {
                 embed_event(embed, rt, &event, &ui, hovered_element);
@@ -336,6 +371,7 @@ pub fn SceneViewer(
             <div
                 id="viewer"
                 class="viewer"
+                on:pointerdown=move |e| pointer_shift.set_value(e.shift_key())
                 data-status=move || ui.status.get()
                 data-model=model_url.clone()
                 data-scene=scene_id
@@ -465,4 +501,5 @@ pub fn SceneViewer(
             })}
         </div>
     }
+    .into_any()
 }
