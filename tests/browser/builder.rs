@@ -35,19 +35,6 @@ async fn screen_of(page: &Page<'_>, name: &str) -> (f64, f64) {
     (ox + x, oy + y)
 }
 
-async fn wait_rendered(page: &Page<'_>) {
-    page.wait_attr("#viewer", "data-status", Duration::from_secs(180), |st| {
-        st == "rendered" || st == "failed"
-    })
-    .await;
-    assert_eq!(
-        page.attr("#viewer", "data-status").await.as_deref(),
-        Some("rendered"),
-        "{:?}",
-        page.text("#viewer-error").await
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scene_built_by_clicking_colours_live_after_a_reload() {
     let s = Session::start("builder").await;
@@ -120,7 +107,7 @@ async fn a_scene_built_by_clicking_colours_live_after_a_reload() {
         v == SCENE
     })
     .await;
-    wait_rendered(&page).await;
+    page.wait_rendered().await;
     let (ax, ay) = screen_of(&page, "Roof_AHU1").await;
     let (bx, by) = screen_of(&page, "Roof_AHU2").await;
     page.click_at(ax, ay).await;
@@ -240,7 +227,7 @@ async fn a_scene_built_by_clicking_colours_live_after_a_reload() {
     assert_eq!(scene["elements"][0]["primaryTwinID"], "Roof_AHU1");
     assert_eq!(scene["assets"][0]["url"], format!("/3d/{uploaded}"));
     s.goto(&format!("/scenes/{SCENE}")).await;
-    wait_rendered(&page).await;
+    page.wait_rendered().await;
     let (ax, ay) = screen_of(&page, "Roof_AHU1").await;
     let (bx, by) = screen_of(&page, "Roof_AHU2").await;
     wait_pixel(&page, "04-reloaded-green", ax, ay, 30, green).await;

@@ -392,6 +392,21 @@ impl Page<'_> {
             .expect("mouse move");
     }
 
+    /// Waits for the 3D view to draw its model, and fails with the page's
+    /// error if it could not.
+    pub async fn wait_rendered(&self) {
+        self.wait_attr("#viewer", "data-status", Duration::from_secs(180), |st| {
+            st == "rendered" || st == "failed"
+        })
+        .await;
+        assert_eq!(
+            self.attr("#viewer", "data-status").await.as_deref(),
+            Some("rendered"),
+            "{:?}",
+            self.text("#viewer-error").await
+        );
+    }
+
     /// Waits for the live replica in the page to be in step with the server.
     pub async fn wait_live(&self) {
         self.wait_attr(

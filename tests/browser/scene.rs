@@ -235,10 +235,7 @@ async fn going_back_to_a_scene_inside_the_app_shows_it_again() {
     let s = Session::start("scene-back").await;
     let page = s.page();
     s.goto("/scenes/demo-building").await;
-    page.wait_attr("#viewer", "data-status", Duration::from_secs(180), |st| {
-        st == "rendered" || st == "failed"
-    })
-    .await;
+    page.wait_rendered().await;
     page.click_css(".nav a[href='/explorer']").await;
     page.wait_attr("#explorer", "class", Duration::from_secs(30), |_| true)
         .await;
@@ -246,16 +243,7 @@ async fn going_back_to_a_scene_inside_the_app_shows_it_again() {
         .execute("history.back();", vec![])
         .await
         .expect("history.back");
-    page.wait_attr("#viewer", "data-status", Duration::from_secs(180), |st| {
-        st == "rendered" || st == "failed"
-    })
-    .await;
-    assert_eq!(
-        page.attr("#viewer", "data-status").await.as_deref(),
-        Some("rendered"),
-        "{:?}",
-        page.text("#viewer-error").await
-    );
+    page.wait_rendered().await;
     assert_eq!(
         page.attr("#viewer", "data-scene").await.as_deref(),
         Some("demo-building")
