@@ -98,16 +98,7 @@ impl Embed {
         let queue = embed.commands.clone();
         let on_message = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::MessageEvent)>::new(
             move |e: web_sys::MessageEvent| {
-                let Some(text) = js_sys::JSON::stringify(&e.data())
-                    .ok()
-                    .and_then(|s| s.as_string())
-                else {
-                    return;
-                };
-                let Ok(msg) = serde_json::from_str::<Json>(&text) else {
-                    return;
-                };
-                if let Some(cmd) = EmbedCommand::from_message(&msg)
+                if let Some(cmd) = EmbedCommand::from_message(&from_js(&e.data()))
                     && let Ok(mut q) = queue.lock()
                 {
                     q.push_back(cmd);
@@ -169,6 +160,15 @@ impl Embed {
 
 fn to_js(v: &Json) -> wasm_bindgen::JsValue {
     js_sys::JSON::parse(&v.to_string()).unwrap_or(wasm_bindgen::JsValue::NULL)
+}
+
+/// A JavaScript value as JSON (`null` for what JSON cannot hold).
+pub fn from_js(v: &wasm_bindgen::JsValue) -> Json {
+    js_sys::JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Json::Null)
 }
 
 /// What `element-click` and `element-hover` tell of an element: its ids,

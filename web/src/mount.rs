@@ -3,11 +3,10 @@
 //! page's settings; an embedding page (the embeddable component) calls the
 //! same function with its own element and settings.
 
-use crate::embed::{Embed, EmbedCommand, layers_of};
+use crate::embed::{Embed, EmbedCommand, from_js, layers_of};
 use crate::pages::{App, EmbeddedApp};
 use crate::state::Config;
 use leptos::prelude::*;
-use serde_json::Value as Json;
 use std::sync::Mutex;
 use wasm_bindgen::prelude::*;
 
@@ -80,16 +79,8 @@ impl MountedScene {
     #[wasm_bindgen(js_name = setLayers)]
     pub fn set_layers(&self, layers: JsValue) {
         self.embed
-            .push(EmbedCommand::Layers(layers_of(&to_json(&layers))));
+            .push(EmbedCommand::Layers(layers_of(&from_js(&layers))));
     }
-}
-
-fn to_json(v: &JsValue) -> Json {
-    js_sys::JSON::stringify(v)
-        .ok()
-        .and_then(|s| s.as_string())
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or(Json::Null)
 }
 
 /// Mounts scene `options.scene` of the server `options.server` (its
@@ -103,7 +94,7 @@ pub fn mount_scene(
     options: JsValue,
 ) -> MountedScene {
     catch_panics();
-    let o = to_json(&options);
+    let o = from_js(&options);
     let text = |k: &str| {
         o[k].as_str()
             .map(str::trim)

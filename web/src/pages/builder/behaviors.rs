@@ -253,34 +253,12 @@ pub fn BehaviorsPanel(b: Builder, rt: SceneRuntime) -> impl IntoView {
         })
     };
     let element_list = move || {
-        b.draft.with(|d| {
-            d["configuration"]["scenes"][0]["elements"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| {
-                    Some((
-                        e["id"].as_str()?.to_string(),
-                        e["displayName"].as_str().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect::<Vec<_>>()
-        })
+        b.draft
+            .with(|d| draft::id_names(&d["configuration"]["scenes"][0]["elements"]))
     };
     let layers = move || {
-        b.draft.with(|d| {
-            d["configuration"]["layers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|l| {
-                    Some((
-                        l["id"].as_str()?.to_string(),
-                        l["displayName"].as_str().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect::<Vec<_>>()
-        })
+        b.draft
+            .with(|d| draft::id_names(&d["configuration"]["layers"]))
     };
     let rule_errors = move || {
         rt.states

@@ -112,6 +112,20 @@ pub fn layer_ids(d: &Json) -> Vec<String> {
     ids(&d["configuration"]["layers"])
 }
 
+/// `(id, displayName)` of a list's items (elements, layers), for pickers.
+pub fn id_names(list: &Json) -> Vec<(String, String)> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            Some((
+                e["id"].as_str()?.to_string(),
+                e["displayName"].as_str().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
 fn ids(list: &Json) -> Vec<String> {
     list.as_array()
         .into_iter()
