@@ -27,6 +27,12 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// The message with its code, as the app shows a failure:
+    /// `There is no digital twin (DigitalTwinNotFound)`.
+    pub fn summary(&self) -> String {
+        format!("{} ({})", self.message, self.code)
+    }
+
     fn network(e: impl std::fmt::Display) -> ApiError {
         ApiError {
             status: 0,

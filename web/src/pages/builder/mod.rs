@@ -146,9 +146,7 @@ impl Builder {
                 Err(e) if e.status == 401 || e.status == 403 => self.state.set(SaveState::Failed(
                     format!("Only owners can save scenes: {}", e.message),
                 )),
-                Err(e) => self
-                    .state
-                    .set(SaveState::Failed(format!("{} ({})", e.message, e.code))),
+                Err(e) => self.state.set(SaveState::Failed(e.summary())),
             }
         });
     }
@@ -157,14 +155,11 @@ impl Builder {
 /// The scene's draft and `ETag` as the server has them now.
 async fn load(api: &crate::api::Api, id: &str) -> Result<(Json, Option<String>), String> {
     let path = format!("{SCENES}/{}", segment(id));
-    let (_, etag) = api
-        .get_with_etag(&path)
-        .await
-        .map_err(|e| format!("{} ({})", e.message, e.code))?;
+    let (_, etag) = api.get_with_etag(&path).await.map_err(|e| e.summary())?;
     let config = api
         .get_json(&format!("{SCENES}/$configuration"))
         .await
-        .map_err(|e| format!("{} ({})", e.message, e.code))?;
+        .map_err(|e| e.summary())?;
     let d = draft::of_scene(&config, id).ok_or_else(|| format!("There is no scene '{id}'."))?;
     Ok((d, etag))
 }
@@ -306,7 +301,7 @@ pub fn NewScenePage() -> impl IntoView {
                     error.set(Some(if e.status == 401 || e.status == 403 {
                         format!("Only owners can create scenes: {}", e.message)
                     } else {
-                        format!("{} ({})", e.message, e.code)
+                        e.summary()
                     }));
                 }
             }

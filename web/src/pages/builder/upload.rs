@@ -69,7 +69,7 @@ pub fn upload(api: &Api, file: web_sys::File, state: RwSignal<Upload>) {
         } else {
             let text = done_xhr.response_text().ok().flatten().unwrap_or_default();
             let e = ApiError::from_body(status, &text);
-            state.set(Upload::Failed(format!("{} ({})", e.message, e.code)));
+            state.set(Upload::Failed(e.summary()));
         }
     });
     xhr.set_onload(Some(on_load.as_ref().unchecked_ref()));
